@@ -1,0 +1,3 @@
+"""pingora-core."""
+
+__all__: list[str] = []

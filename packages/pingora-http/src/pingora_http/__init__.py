@@ -1,0 +1,3 @@
+"""pingora-http."""
+
+__all__: list[str] = []

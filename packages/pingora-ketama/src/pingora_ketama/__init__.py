@@ -1,0 +1,3 @@
+"""pingora-ketama."""
+
+__all__: list[str] = []

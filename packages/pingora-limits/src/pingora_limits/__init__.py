@@ -1,0 +1,3 @@
+"""pingora-limits."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""pingora-memory-cache."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""pingora-timeout."""
+
+__all__: list[str] = []
