@@ -34,11 +34,11 @@ def package_dirs() -> list[Path]:
     return sorted(p.parent for p in (ROOT / "packages").glob("*/pyproject.toml"))
 
 
-def install_spec(package: Path) -> str:
-    """The editable requirement for one package, with its speedups extra when it has one."""
+def speedups(package: Path) -> list[str]:
+    """The requirements of a package's `speedups` extra (installed beside it, not as
+    `-e path[speedups]`, which older pips fail to match against the `==` pins of siblings)."""
     meta = tomllib.loads((package / "pyproject.toml").read_text())["project"]
-    extras = meta.get("optional-dependencies", {})
-    return f"{package}[speedups]" if "speedups" in extras else str(package)
+    return list(meta.get("optional-dependencies", {}).get("speedups", []))
 
 
 def setup_fingerprint() -> str:
@@ -77,8 +77,9 @@ def ensure_environment() -> Path:
     command = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     command += ["-r", str(REQUIREMENTS)]
     for package in package_dirs():
-        command += ["-e", install_spec(package)]
-    subprocess.run(command, check=True, cwd=ROOT)
+        command += ["-e", str(package), *speedups(package)]
+    if subprocess.run(command, cwd=ROOT).returncode != 0:
+        raise SystemExit("dev: installing the workspace failed (see pip's message above)")
     stamp.write_text(fingerprint)
     return python
 
