@@ -64,7 +64,7 @@ def test_meta_package_wheel_installs_with_its_pins(wheel_dir: Path, tmp_path: Pa
     check = subprocess.run([*pip, "check"], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     modules = [import_name(p) for p in PACKAGES]
-    script = "import importlib, sys; [importlib.import_module(m) for m in sys.argv[1:]]; print('ok')"
+    script = "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)\nprint('ok')"
     result = subprocess.run([str(python), "-c", script, *modules], capture_output=True, text=True)
     assert result.stdout.strip() == "ok", result.stderr
     # the fresh environment must not see the workspace sources

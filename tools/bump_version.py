@@ -28,7 +28,9 @@ def internal_names() -> set[str]:
 
 def pin_pattern(names: set[str]) -> re.Pattern[str]:
     alternatives = "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
-    return re.compile(rf'"(?P<name>{alternatives})(?P<extras>\[[^\]]*\])?==[^";]*(?P<marker>;[^"]*)?"')
+    return re.compile(
+        rf'"(?P<name>{alternatives})(?P<extras>\[[^\]]*\])?==[^";]*(?P<marker>;[^"]*)?"'
+    )
 
 
 def problems() -> list[str]:

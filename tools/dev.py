@@ -60,7 +60,7 @@ def make_venv() -> Path:
     if not venv_python().exists():
         try:
             venv.EnvBuilder(with_pip=True).create(VENV)
-        except Exception as exc:  # noqa: BLE001 - any failure means: fall back
+        except Exception as exc:  # any failure means: fall back
             print(f"dev: cannot create {VENV} ({exc}); using {sys.executable}", file=sys.stderr)
             return Path(sys.executable)
     return venv_python()
