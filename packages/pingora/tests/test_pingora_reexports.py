@@ -12,6 +12,7 @@ SUBMODULES = {
     "core": "pingora_core",
     "http": "pingora_http",
     "ketama": "pingora_ketama",
+    "lb": "pingora_load_balancing",
     "limits": "pingora_limits",
     "memory_cache": "pingora_memory_cache",
     "timeout": "pingora_timeout",

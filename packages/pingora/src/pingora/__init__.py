@@ -1,17 +1,17 @@
 """pingora: every pingora package in one install.
 
 Each package is re-exported as a submodule with exactly its public names:
-`pingora.core`, `pingora.http`, `pingora.ketama`, `pingora.limits`, `pingora.memory_cache`
-and `pingora.timeout`. The packages can also be installed and imported on their own
-(`pingora_ketama`, ...).
+`pingora.core`, `pingora.http`, `pingora.ketama`, `pingora.lb` (pingora-load-balancing),
+`pingora.limits`, `pingora.memory_cache` and `pingora.timeout`. The packages can also be
+installed and imported on their own (`pingora_ketama`, ...).
 """
 
 from __future__ import annotations
 
 from importlib.metadata import version
 
-from pingora import core, http, ketama, limits, memory_cache, timeout
+from pingora import core, http, ketama, lb, limits, memory_cache, timeout
 
 __version__ = version("pingora")
 
-__all__ = ["__version__", "core", "http", "ketama", "limits", "memory_cache", "timeout"]
+__all__ = ["__version__", "core", "http", "ketama", "lb", "limits", "memory_cache", "timeout"]

@@ -1,0 +1,136 @@
+"""`HttpServerApp`: a `ServerApp` that speaks HTTP/1.1 and hands the app one session per request.
+
+`process_new` runs the connection's keep-alive loop: before each request it waits (bounded by
+`keepalive_timeout`) for the first bytes while the connection is registered as idle, makes a
+server session and calls `process_new_http`, and goes round again while a stream is handed
+back. When the server's graceful shutdown starts, idle connections are closed at once; busy
+ones finish the request in hand and are closed after it. This module owns that loop only: the
+protocol lives in the session, what to answer in the subclass.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Final
+
+from pingora_core.apps.base import ServerApp
+from pingora_core.errors import Error
+from pingora_core.protocols.http.v1.server import HttpSession
+from pingora_core.protocols.http.v1.settings import H1ServerSettings
+from pingora_timeout import Elapsed, timeout
+
+if TYPE_CHECKING:
+    from pingora_core.protocols.l4.stream import Stream
+    from pingora_core.server.shutdown import ShutdownWatch
+
+__all__ = ["DEFAULT_KEEPALIVE_TIMEOUT", "HttpServerApp"]
+
+log = logging.getLogger("pingora_core.apps")
+
+#: How long an idle keep-alive connection may wait for its next request (Pingora's 60 s).
+DEFAULT_KEEPALIVE_TIMEOUT: Final = 60.0
+_READ_SIZE: Final = 65536
+
+
+class HttpServerApp(ServerApp):
+    """An HTTP/1.1 application: implement `process_new_http`.
+
+    `process_new_http(session, shutdown)` gets a fresh `HttpSession` whose request head is not
+    read yet. Read it, answer, and return `await session.finish()` (the stream, when it may be
+    reused for the next request) or None to close the connection.
+
+    `keepalive_timeout` (seconds, None for no limit) bounds the wait for each request's first
+    byte, the first request included. `h1_settings` (an `H1ServerSettings`, None for the
+    defaults) configures every session: timeouts, limits, codec backend. `http_cleanup()` runs
+    once when the service stops.
+    """
+
+    keepalive_timeout: float | None = DEFAULT_KEEPALIVE_TIMEOUT
+    h1_settings: H1ServerSettings | None = None
+
+    # Made on first use, so subclasses need not call __init__.
+    _idle: dict[Stream, ShutdownWatch]
+    _watchers: dict[ShutdownWatch, asyncio.Task[None]]
+
+    @abc.abstractmethod
+    async def process_new_http(
+        self, session: HttpSession, shutdown: ShutdownWatch
+    ) -> Stream | None:
+        """Serve one request; return the stream for reuse (`session.finish()`) or None."""
+
+    async def http_cleanup(self) -> None:
+        """Called once when the service stops; the default does nothing."""
+
+    # -- ServerApp ---------------------------------------------------------------------------------
+
+    async def process_new(self, stream: Stream, shutdown: ShutdownWatch) -> Stream | None:
+        """Serve requests on `stream` until it is not reusable, idle too long, or shut down."""
+        state = self.__dict__
+        if "_idle" not in state:
+            state["_idle"] = {}
+            state["_watchers"] = {}
+        if shutdown not in self._watchers:
+            self._watch(shutdown)
+        process = self.process_new_http
+        idle = self._idle
+        wait = self.keepalive_timeout
+        settings = self.h1_settings
+        while not shutdown.is_shutting_down:
+            # Wait for the next request's first bytes as an idle connection.
+            idle[stream] = shutdown
+            try:
+                data = await (stream.read(_READ_SIZE) if wait is None else
+                              timeout(wait, stream.read(_READ_SIZE)))
+            except (Error, Elapsed):
+                return None
+            finally:
+                del idle[stream]
+            if not data:
+                return None
+            stream.unread(data)
+            reused = await process(HttpSession(stream, settings), shutdown)
+            if reused is None:
+                return None
+            stream = reused
+        return None
+
+    async def cleanup(self) -> None:
+        registry: dict[ShutdownWatch, asyncio.Task[None]] = self.__dict__.get("_watchers", {})
+        watchers = list(registry.values())
+        registry.clear()
+        for task in watchers:
+            task.cancel()
+        if watchers:
+            await asyncio.wait(watchers, timeout=1.0)
+        await self.http_cleanup()
+
+    # -- closing idle connections at shutdown ------------------------------------------------------
+
+    def _watch(self, shutdown: ShutdownWatch) -> None:
+        task = asyncio.get_running_loop().create_task(
+            self._close_idle_on_shutdown(shutdown), name="close idle keep-alive connections"
+        )
+        self._watchers[shutdown] = task
+
+    async def _close_idle_on_shutdown(self, shutdown: ShutdownWatch) -> None:
+        await shutdown.wait()
+        idle = [stream for stream, watch in self._idle.items() if watch is shutdown]
+        if idle:
+            log.debug("shutdown: closing %d idle keep-alive connection(s)", len(idle))
+        for stream in idle:
+            with contextlib.suppress(Exception):
+                await stream.close()
+
+    @property
+    def idle_connections(self) -> int:
+        """How many connections are waiting for their next request right now."""
+        return len(self.__dict__.get("_idle", ()))
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(keepalive_timeout={self.keepalive_timeout}, "
+            f"idle_connections={self.idle_connections})"
+        )

@@ -1,0 +1,1 @@
+"""Selection algorithms: how a load balancer orders backends for a key (private package)."""
