@@ -13,13 +13,15 @@ from pingora_http import HeaderMap
 def test_read_content_length() -> None:
     reader = BodyReader.content_length(3)
     assert reader.feed(b"abc") == [b"abc"]
-    assert reader.done and reader.bytes_read == 3
+    assert reader.done
+    assert reader.bytes_read == 3
 
 
 def test_read_content_length_in_two() -> None:
     reader = BodyReader.content_length(3)
     assert reader.feed(b"a") == [b"a"]
-    assert not reader.done and reader.remaining == 2
+    assert not reader.done
+    assert reader.remaining == 2
     assert reader.feed(b"bc") == [b"bc"]
     assert reader.done
 
@@ -37,14 +39,17 @@ def test_read_content_length_more_keeps_leftover() -> None:
     reader = BodyReader.content_length(3)
     assert reader.feed(b"a") == [b"a"]
     assert reader.feed(b"bcd") == [b"bc"]
-    assert reader.done and reader.leftover == b"d"
+    assert reader.done
+    assert reader.leftover == b"d"
     assert reader.feed(b"e") == []
     assert reader.leftover == b"de"
 
 
 def test_read_content_length_zero_is_done() -> None:
     reader = BodyReader.content_length(0)
-    assert reader.done and reader.feed(b"x") == [] and reader.leftover == b"x"
+    assert reader.done
+    assert reader.feed(b"x") == []
+    assert reader.leftover == b"x"
 
 
 def test_read_until_close() -> None:
@@ -53,13 +58,15 @@ def test_read_until_close() -> None:
     assert reader.feed(b"c") == [b"c"]
     assert not reader.done
     reader.feed_eof()
-    assert reader.done and reader.bytes_read == 3
+    assert reader.done
+    assert reader.bytes_read == 3
 
 
 def test_read_zero_chunk() -> None:
     reader = BodyReader.chunked()
     assert reader.feed(b"0\r\n\r\n") == []
-    assert reader.done and reader.bytes_read == 0
+    assert reader.done
+    assert reader.bytes_read == 0
 
 
 def test_read_chunk_ext() -> None:
@@ -82,21 +89,24 @@ def test_read_one_chunk() -> None:
     assert reader.feed(b"1\r\na\r\n") == [b"a"]
     assert not reader.done
     assert reader.feed(b"0\r\n\r\n") == []
-    assert reader.done and reader.bytes_read == 1
+    assert reader.done
+    assert reader.bytes_read == 1
 
 
 def test_read_multi_chunk() -> None:
     reader = BodyReader.chunked()
     assert reader.feed(b"1\r\na\r\n2\r\nbc\r\n") == [b"a", b"bc"]
     assert reader.feed(b"0\r\n\r\n") == []
-    assert reader.done and reader.bytes_read == 3
+    assert reader.done
+    assert reader.bytes_read == 3
 
 
 def test_read_partial_chunk() -> None:
     reader = BodyReader.chunked()
     assert reader.feed(b"3\r\na") == [b"a"]
     assert reader.feed(b"bc\r\n0\r\n\r\n") == [b"bc"]
-    assert reader.done and reader.bytes_read == 3
+    assert reader.done
+    assert reader.bytes_read == 3
 
 
 def test_read_partial_head_chunk() -> None:
@@ -144,7 +154,8 @@ def test_reader_checks_its_arguments() -> None:
 def test_write_content_length() -> None:
     writer = BodyWriter.content_length(1)
     assert writer.frame(b"a") == [b"a"]
-    assert writer.bytes_written == 1 and writer.complete
+    assert writer.bytes_written == 1
+    assert writer.complete
     assert writer.frame(b"a") == []  # over the limit
     assert writer.finish() == []
     assert writer.finished
@@ -183,10 +194,13 @@ def test_write_chunked_trailers() -> None:
 
 def test_write_until_close_and_no_body() -> None:
     writer = BodyWriter.until_close()
-    assert writer.frame(b"a") == [b"a"] and writer.frame(b"a") == [b"a"]
-    assert writer.finish() == [] and writer.bytes_written == 2
+    assert writer.frame(b"a") == [b"a"]
+    assert writer.frame(b"a") == [b"a"]
+    assert writer.finish() == []
+    assert writer.bytes_written == 2
     none = BodyWriter.no_body()
-    assert none.frame(b"abc") == [] and none.finish() == []
+    assert none.frame(b"abc") == []
+    assert none.finish() == []
 
 
 def test_writer_checks_its_arguments() -> None:
@@ -203,4 +217,16 @@ def test_roundtrip_chunked() -> None:
     wire += b"".join(bytes(p) for p in writer.finish(HeaderMap([("T", "v")])))
     reader = BodyReader.chunked()
     assert b"".join(reader.feed(wire)) == b"x" * 5 + b"y" * 300
-    assert reader.done and reader.trailers == HeaderMap([("T", "v")])
+    assert reader.done
+    assert reader.trailers == HeaderMap([("T", "v")])
+
+
+def test_cached_date() -> None:
+    import re
+    from email.utils import parsedate_to_datetime
+
+    from pingora_core.protocols.http import get_cached_date
+
+    first = get_cached_date()
+    assert re.fullmatch(rb"[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT", first)
+    assert parsedate_to_datetime(first.decode()).tzinfo is not None

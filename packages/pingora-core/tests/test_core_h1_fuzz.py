@@ -68,7 +68,7 @@ def verdict(raw: bytes, backend: str, cuts: list[int]) -> object:
     parser = RequestParser(backend)
     events: list[object] = []
     previous = 0
-    for cut in sorted(c % (len(raw) + 1) for c in cuts) + [len(raw)]:
+    for cut in [*sorted(c % (len(raw) + 1) for c in cuts), len(raw)]:
         events += parser.feed(raw[previous:cut])
         previous = cut
     events += parser.feed_eof()
@@ -82,7 +82,14 @@ def verdict(raw: bytes, backend: str, cuts: list[int]) -> object:
     req = first.request
     for event in events[1:]:
         assert isinstance(event, BodyData | MessageEnd | ParseError)
-    return (req.method, req.raw_path, req.version, req.headers.items(), first.body, first.keep_alive)
+    return (
+        req.method,
+        req.raw_path,
+        req.version,
+        req.headers.items(),
+        first.body,
+        first.keep_alive,
+    )
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
@@ -118,7 +125,7 @@ def test_chunked_bodies(parts: list[bytes], cuts: list[int]) -> None:
         parser = RequestParser(backend)
         events = list(parser.feed(head))
         previous = 0
-        for cut in sorted(c % (len(body) + 1) for c in cuts) + [len(body)]:
+        for cut in [*sorted(c % (len(body) + 1) for c in cuts), len(body)]:
             events += parser.feed(body[previous:cut])
             previous = cut
         events += parser.feed_eof()
@@ -135,7 +142,10 @@ def test_chunked_bodies(parts: list[bytes], cuts: list[int]) -> None:
 
 
 @pytest.mark.anyio
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(raw=heads(), body=st.lists(chunk_parts, max_size=4), backend=st.sampled_from(BACKENDS))
 async def test_session_answers_cleanly(raw: bytes, body: list[bytes], backend: str) -> None:
     client, server = memory_stream_pair(max_buffer=1 << 20)

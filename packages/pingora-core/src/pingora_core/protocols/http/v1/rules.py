@@ -114,8 +114,8 @@ class _Fields:
     __slots__ = ("_items", "http_version", "method", "target")
 
     def __init__(
-        self, method: bytes, target: bytes, version: str, items: list[tuple[bytes, bytes]]
-    ):
+        self, method: bytes, target: bytes, version: bytes, items: list[tuple[bytes, bytes]]
+    ) -> None:
         self.method = method
         self.target = target
         self.http_version = version
@@ -155,7 +155,8 @@ def build_head(parsed: ParsedHead, head_size: int, limits: H1Limits) -> RequestH
     # Names in one pass (tokens, none empty); values are checked by `from_h11`, in one pass too.
     if b"".join(names).translate(_IDENTITY, _TCHAR) or b"" in names:
         raise HeadError(400, "invalid header name: must be a non-empty token")
-    fields = _Fields(method, target, version, list(zip(names, [v.rstrip(b" \t") for v in values])))
+    stripped = [v.rstrip(b" \t") for v in values]
+    fields = _Fields(method, target, digits, list(zip(names, stripped, strict=True)))
     try:
         request = RequestHeader.from_h11(fields)
     except InvalidHeaderError as exc:
