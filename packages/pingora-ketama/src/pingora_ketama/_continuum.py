@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import zlib
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
-from typing import TypeAlias
+from collections.abc import Iterable
 
 from pingora_ketama._bucket import Bucket
-from pingora_ketama._prefix_table import prefix_table
+from pingora_ketama._ring import Key, Ring
 
 __all__ = ["POINTS_PER_WEIGHT", "Continuum", "Key", "check_buckets"]
-
-# What rings hash: any bytes-like key (a str must be encoded first).
-Key: TypeAlias = bytes | bytearray | memoryview
 
 # Points on the ring per unit of bucket weight (nginx's constant).
 POINTS_PER_WEIGHT = 160
@@ -51,19 +47,10 @@ def _points(bucket: Bucket) -> list[int]:
     return hashes
 
 
-def walk(points: list[str], start: int) -> Iterator[str]:
-    """Every item of `points` from index `start` on, wrapping around, forever (nothing if empty)."""
-    n = len(points)
-    while n:
-        for i in range(start, n):
-            yield points[i]
-        start = 0
-
-
-class Continuum:
+class Continuum(Ring):
     """A ring of points built from `buckets`; `node(key)` is the address of the key's bucket."""
 
-    __slots__ = ("_buckets", "_hashes", "_lookup", "_points", "_shift", "_table")
+    __slots__ = ()
 
     def __init__(self, buckets: Iterable[Bucket]) -> None:
         self._buckets = check_buckets(buckets)
@@ -84,24 +71,7 @@ class Continuum:
                 ring_hashes.append(h)
                 ring_points.append(owners[i])
                 last = h
-        self._hashes = ring_hashes
-        self._points = ring_points
-        # One extra slot repeats the first point, so a key past the last point wraps to it
-        # without a branch; for an empty ring the only slot is None.
-        self._lookup: list[str | None] = [*ring_points, ring_points[0] if ring_points else None]
-        self._shift, self._table = prefix_table(self._hashes, self._lookup)
-
-    @property
-    def buckets(self) -> tuple[Bucket, ...]:
-        """The buckets the ring was built from, in the order given."""
-        return self._buckets
-
-    def __len__(self) -> int:
-        """The number of points on the ring."""
-        return len(self._hashes)
-
-    def __repr__(self) -> str:
-        return f"Continuum(buckets={len(self._buckets)}, points={len(self._hashes)})"
+        self._set_points(ring_hashes, ring_points)
 
     def node_idx(self, key: Key) -> int:
         """The index of the ring point `key` maps to (0 for an empty ring)."""
@@ -115,15 +85,3 @@ class Continuum:
         if addr is None:
             return self._lookup[bisect_left(self._hashes, h)]
         return addr
-
-    def node_iter(self, key: Key) -> Iterator[str]:
-        """The addresses of the ring's points from `key`'s point on, wrapping, forever.
-
-        The first item is `node(key)`; the next ones are the failover order. Addresses repeat
-        (a bucket has many points). Yields nothing for an empty ring.
-        """
-        return walk(self._points, self.node_idx(key))
-
-    def point_hash(self, idx: int) -> int:
-        """The hash of the ring point at index `idx`."""
-        return self._hashes[idx]
