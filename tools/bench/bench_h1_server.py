@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -24,9 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import h11
 
@@ -75,20 +76,26 @@ def per_call(fn: Callable[[], object], calls: int, rounds: int = 5) -> float:
     return best / calls * 1e6
 
 
+class _Proto:
+    """The least a caller of httptools must do: keep the target and the fields."""
+
+    __slots__ = ("headers", "url")
+
+    def __init__(self) -> None:
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+
+    def on_url(self, url: bytes) -> None:
+        self.url = url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+
 def bare_httptools() -> object:
     import httptools
 
-    class Proto:
-        def __init__(self) -> None:
-            self.headers: list[tuple[bytes, bytes]] = []
-
-        def on_url(self, url: bytes) -> None:
-            self.url = url
-
-        def on_header(self, name: bytes, value: bytes) -> None:
-            self.headers.append((name, value))
-
-    proto = Proto()
+    proto = _Proto()
     httptools.HttpRequestParser(proto).feed_data(HEAD)
     return proto
 
@@ -145,17 +152,15 @@ def run_server(port: int, backend: str) -> None:
     from pingora_core.protocols.http.v1 import select_h1_backend
 
     select_h1_backend(backend)
+    runner: Callable[[Coroutine[Any, Any, None]], None] = asyncio.run
     try:
         import uvloop
+
+        runner = uvloop.run
     except ImportError:
-        uvloop = None  # type: ignore[assignment]
-    try:
-        if uvloop is not None:
-            uvloop.run(serve(port))
-        else:
-            asyncio.run(serve(port))
-    except KeyboardInterrupt:
         pass
+    with contextlib.suppress(KeyboardInterrupt):
+        runner(serve(port))
 
 
 def free_port() -> int:

@@ -79,7 +79,8 @@ async def test_fail_to_connect_can_refuse_the_retry() -> None:
     assert resp.status == 502
     assert app.peer_calls == 1
     error = app.logged[0]
-    assert error is not None and error.etype == ErrorType.ConnectRefused
+    assert error is not None
+    assert error.etype == ErrorType.ConnectRefused
     assert error.esource is ErrorSource.UPSTREAM
 
 
@@ -109,7 +110,8 @@ async def test_connect_timeout_answers_504() -> None:
     assert resp.status == 504
     assert app.peer_calls == 2  # connect timeouts are retryable
     error = app.logged[0]
-    assert error is not None and error.etype == ErrorType.ConnectTimedout
+    assert error is not None
+    assert error.etype == ErrorType.ConnectTimedout
 
 
 class ServerAppNeverUsed(ServerApp):
@@ -210,12 +212,13 @@ async def test_a_dropped_reused_connection_is_retried_transparently(
 
 async def test_a_body_over_the_retry_buffer_is_not_retried() -> None:
     body = b"e" * (64 * 1024 + 1)
-    resp, app, scripted, connections = await proxy_twice("POST", body)
+    resp, app, _scripted, connections = await proxy_twice("POST", body)
     assert resp.status == 502
     assert app.peer_calls == 2  # no second attempt for this request
     assert connections == 1
     error = app.logged[-1]
-    assert error is not None and error.esource is ErrorSource.UPSTREAM
+    assert error is not None
+    assert error.esource is ErrorSource.UPSTREAM
     assert error.etype == ErrorType.ConnectionClosed
 
 
@@ -233,7 +236,8 @@ async def test_an_error_on_a_fresh_connection_is_not_retried() -> None:
     assert resp.status == 502
     assert app.peer_calls == 1
     error = app.logged[0]
-    assert error is not None and error.etype == ErrorType.ConnectionClosed
+    assert error is not None
+    assert error.etype == ErrorType.ConnectionClosed
 
 
 async def test_a_garbled_response_head_is_502() -> None:
@@ -248,7 +252,8 @@ async def test_a_garbled_response_head_is_502() -> None:
             resp = await client.get("/")
     assert resp.status == 502
     error = app.logged[0]
-    assert error is not None and error.esource is ErrorSource.UPSTREAM
+    assert error is not None
+    assert error.esource is ErrorSource.UPSTREAM
 
 
 # -- timeouts --------------------------------------------------------------------------------------
@@ -266,10 +271,16 @@ async def test_an_upstream_read_timeout_answers_504() -> None:
             assert resp.status == 200
     assert app.peer_calls == 2  # a timeout is not retried
     error = app.logged[0]
-    assert error is not None and error.etype == ErrorType.ReadTimedout
+    assert error is not None
+    assert error.etype == ErrorType.ReadTimedout
 
 
 # -- the upstream dies after the response started ------------------------------------------------
+
+
+async def read_all(session: ClientSession) -> None:
+    while await session.read_response_body() is not None:
+        pass
 
 
 async def raw_exchange(client: ProxyTestClient, request: bytes) -> tuple[bytes, bytes, bool]:
@@ -325,8 +336,7 @@ async def test_upstream_dying_mid_body_never_sends_the_last_chunk() -> None:
             await session.finish_body()
             assert (await session.read_response_header()).status == 200
             with pytest.raises(Error):
-                while await session.read_response_body() is not None:
-                    pass
+                await read_all(session)
             await session.shutdown()
     assert b"Transfer-Encoding: chunked" in head
     assert not body.endswith(b"0\r\n\r\n")
@@ -343,4 +353,5 @@ async def test_upstream_dying_mid_body_resets_a_close_delimited_response() -> No
             )
     assert reset
     # (a reset may drop what the client had not read yet; what did arrive had no framing)
-    assert b"transfer-encoding" not in head.lower() and b"content-length" not in head.lower()
+    assert b"transfer-encoding" not in head.lower()
+    assert b"content-length" not in head.lower()

@@ -15,7 +15,7 @@ from pingora_core.protocols.l4 import Stream
 from pingora_core.server import ServerConf, ShutdownWatch
 from pingora_core.upstreams import HttpPeer
 from pingora_proxy import ALLOW_CONNECT_KEY, HttpProxy, ProxyHttp, Session
-from pingora_proxy.testing import InMemoryUpstream, ProxyTestClient
+from pingora_proxy.testing import InMemoryUpstream, ProxyTestClient, read_head
 
 pytestmark = pytest.mark.anyio
 
@@ -65,10 +65,10 @@ class WebSocketish(ServerApp):
         self.received = bytearray()
 
     async def process_new(self, stream: Stream, shutdown: ShutdownWatch) -> Stream | None:
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            buf += await stream.read()
-        self.head, _, rest = buf.partition(b"\r\n\r\n")
+        try:
+            self.head, rest = await read_head(stream)
+        except EOFError:
+            return None
         if self.refuse:
             stream.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno")
             await stream.drain()
@@ -118,7 +118,8 @@ async def test_upgrade_pipes_raw_bytes_both_ways_and_passes_closes_on() -> None:
             buf = bytearray()
             head = await read_until(stream, b"\r\n\r\n", buf)
             assert head.startswith(b"HTTP/1.1 101")
-            assert b"Upgrade: websocket" in head and b"Connection: upgrade" in head
+            assert b"Upgrade: websocket" in head
+            assert b"Connection: upgrade" in head
             assert await read_until(stream, b"hi", buf) == b"hi"
             stream.write(b"ping")
             assert await read_until(stream, b"PING", buf) == b"PING"
@@ -126,7 +127,8 @@ async def test_upgrade_pipes_raw_bytes_both_ways_and_passes_closes_on() -> None:
             assert await read_to_eof(stream, buf) == b"bye"
             await stream.close()
     # the upgrade pair went upstream; other hop-by-hop fields did not
-    assert b"Upgrade: websocket" in origin.head and b"Connection: Upgrade" in origin.head
+    assert b"Upgrade: websocket" in origin.head
+    assert b"Connection: Upgrade" in origin.head
     assert b"Keep-Alive" not in origin.head
     assert bytes(origin.received) == b"ping"
     assert app.logged == [None]
@@ -134,16 +136,18 @@ async def test_upgrade_pipes_raw_bytes_both_ways_and_passes_closes_on() -> None:
 
 async def test_upgrade_bytes_sent_with_the_request_are_not_lost() -> None:
     origin = WebSocketish()
-    async with InMemoryUpstream(origin) as upstream:
-        async with ProxyTestClient(ToPeer(upstream.peer())) as client:
-            stream = await client.open_connection()
-            stream.write(UPGRADE + b"early")  # bytes right behind the head
-            buf = bytearray()
-            await read_until(stream, b"\r\n\r\n", buf)
-            assert await read_until(stream, b"EARLY", buf) == b"hiEARLY"
-            await stream.shutdown()
-            assert await read_to_eof(stream, buf) == b"bye"
-            await stream.close()
+    async with (
+        InMemoryUpstream(origin) as upstream,
+        ProxyTestClient(ToPeer(upstream.peer())) as client,
+    ):
+        stream = await client.open_connection()
+        stream.write(UPGRADE + b"early")  # bytes right behind the head
+        buf = bytearray()
+        await read_until(stream, b"\r\n\r\n", buf)
+        assert await read_until(stream, b"EARLY", buf) == b"hiEARLY"
+        await stream.shutdown()
+        assert await read_to_eof(stream, buf) == b"bye"
+        await stream.close()
 
 
 async def test_body_filters_see_the_raw_pipe() -> None:
@@ -169,18 +173,21 @@ async def test_body_filters_see_the_raw_pipe() -> None:
 
 async def test_a_declined_upgrade_is_a_plain_response() -> None:
     origin = WebSocketish(refuse=True)
-    async with InMemoryUpstream(origin) as upstream:
-        async with ProxyTestClient(ToPeer(upstream.peer())) as client:
-            resp = await client.request(
-                "GET", "/ws", [("Upgrade", "websocket"), ("Connection", "Upgrade")]
-            )
-            assert resp.status == 200 and resp.body == b"no"
-            again = await client.get("/")
-            assert again.status == 200
-            assert client.connections == 1
+    async with (
+        InMemoryUpstream(origin) as upstream,
+        ProxyTestClient(ToPeer(upstream.peer())) as client,
+    ):
+        resp = await client.request(
+            "GET", "/ws", [("Upgrade", "websocket"), ("Connection", "Upgrade")]
+        )
+        assert resp.status == 200
+        assert resp.body == b"no"
+        again = await client.get("/")
+        assert again.status == 200
+        assert client.connections == 1
 
 
-# -- CONNECT -----------------------------------------------------------------------------------------
+# -- CONNECT -------------------------------------------------------------------------------------
 
 
 class Echo(ServerApp):
@@ -216,7 +223,8 @@ async def test_connect_is_refused_by_default() -> None:
             await stream.close()
     assert echo.connections == 0
     error = app.logged[0]
-    assert error is not None and error.etype == ErrorType.HTTPStatus(405)
+    assert error is not None
+    assert error.etype == ErrorType.HTTPStatus(405)
 
 
 async def tunnel(client: ProxyTestClient) -> None:
@@ -225,7 +233,8 @@ async def tunnel(client: ProxyTestClient) -> None:
     buf = bytearray()
     head = await read_until(stream, b"\r\n\r\n", buf)
     assert head.startswith(b"HTTP/1.1 200")
-    assert b"Content-Length" not in head and b"Transfer-Encoding" not in head
+    assert b"Content-Length" not in head
+    assert b"Transfer-Encoding" not in head
     assert await read_until(stream, b"\x16\x03", buf) == b"ready\n\x16\x03"
     stream.write(b"more")
     assert await read_until(stream, b"more", buf) == b"more"
@@ -264,7 +273,9 @@ async def test_a_failing_pipe_aborts_both_sides() -> None:
     class Resets(ServerApp):
         async def process_new(self, stream: Stream, shutdown: ShutdownWatch) -> Stream | None:
             await stream.read()
-            stream.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n")
+            stream.write(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n"
+            )
             await stream.drain()
             await stream.read()
             stream.abort()

@@ -100,6 +100,19 @@ class HeaderMap:
         if key in keys[first + 1 :]:
             self._drop(key, first + 1)
 
+    def _put(self, key: bytes, name: bytes, value: bytes) -> None:
+        # `insert` for fields the caller made itself (servers' Date, Connection, ...): `name`
+        # is a valid token spelled as it should go out, `key` its lowercase form, `value`
+        # valid field bytes. Nothing is re-checked; the field is usually new, so that is fast.
+        keys = self._keys
+        if key in keys:
+            self.insert(name, value)
+            return
+        keys.append(key)
+        if not self.preserve_case:
+            name = TITLE_CASE.get(key, key)
+        self._parts += (name, _SEP, value, _CRLF)
+
     def remove(self, name: str | bytes) -> bytes | None:
         """Remove every field called `name`; return the first one's value, or None if absent."""
         key = lookup_key(name)

@@ -35,7 +35,12 @@ class MessageHeader:
         # HeaderMap.append inlined: this is the hottest call when building a message.
         headers = self.headers
         cased, key, titled = name_pair(name)
-        raw = value_bytes(value)
+        # printable ASCII text is valid as it is; everything else goes through the checks
+        raw = (
+            value.encode("ascii")
+            if type(value) is str and value.isascii() and value.isprintable()
+            else value_bytes(value)
+        )
         keys = headers._keys
         existed = key in keys
         keys.append(key)

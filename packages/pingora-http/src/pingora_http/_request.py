@@ -20,9 +20,20 @@ from pingora_http._errors import InvalidHeaderError
 from pingora_http._header_map import HeaderMap
 from pingora_http._message import MessageHeader, check_size_hint
 from pingora_http._target import parse_target, raw_target_authority
-from pingora_http._validate import method_pair, version_str
+from pingora_http._validate import (
+    FIELD_OCTETS,
+    IDENTITY,
+    TCHAR,
+    check_raw_name,
+    check_raw_value,
+    method_pair,
+    version_str,
+)
 
 __all__ = ["RequestHeader"]
+
+_new_map = object.__new__
+_METHODS: Final = {m: (m.decode(), m) for m in (b"GET", b"HEAD", b"POST", b"PUT", b"DELETE")}
 
 _REQUEST_PSEUDO: Final = frozenset((b":method", b":scheme", b":authority", b":path"))
 
@@ -176,6 +187,64 @@ class RequestHeader(MessageHeader):
         new._raw, new._origin, new._uri, new._verbatim, new._utf8 = parse_target(event.target)
         new._version = version_str(event.http_version)
         new.headers = h11_lists(event.headers)
+        new.authority = None
+        new.scheme = None
+        return new
+
+    @classmethod
+    def _from_h1(
+        cls,
+        method: bytes,
+        target: bytes,
+        version: str | bytes,
+        names: list[bytes],
+        values: list[bytes],
+    ) -> RequestHeader:
+        # HTTP/1 parsers' fast path (pingora_core's codec): a head's pieces as received,
+        # validated in bulk (one pass over all names, one over all values). The lists are
+        # taken over, not copied.
+        if b"".join(names).translate(IDENTITY, TCHAR) or b"" in names:
+            for name in names:
+                check_raw_name(name)
+        if b"".join(values).translate(IDENTITY, FIELD_OCTETS):
+            for value in values:
+                check_raw_value(value)
+        new = cls.__new__(cls)
+        new._method, new._method_raw = method_pair(method)
+        new._raw, new._origin, new._uri, new._verbatim, new._utf8 = parse_target(target)
+        new._version = version_str(version)
+        new.headers = HeaderMap._adopt(names, list(map(bytes.lower, names)), values, True)
+        new.authority = None
+        new.scheme = None
+        return new
+
+    @classmethod
+    def _from_h1_checked(
+        cls,
+        method: bytes,
+        target: bytes,
+        version: str,
+        names: list[bytes],
+        keys: list[bytes],
+        values: list[bytes],
+    ) -> RequestHeader:
+        # `_from_h1` for a head the caller has already validated as a whole: `method` a token,
+        # `target` origin-form printable ASCII without "#", `version` canonical, `names`
+        # tokens, `keys` their lowercase forms, `values` field octets. Nothing is re-checked.
+        new = cls.__new__(cls)
+        new._method, new._method_raw = _METHODS.get(method) or method_pair(method)
+        new._raw = new._origin = target
+        new._uri = target.decode("ascii")
+        new._verbatim = False
+        new._utf8 = True
+        new._version = version
+        # HeaderMap._adopt inlined (case kept): one request per call, every call counts
+        headers = new.headers = _new_map(HeaderMap)
+        headers.preserve_case = True
+        headers._keys = keys
+        parts = headers._parts = [b"", b": ", b"", b"\r\n"] * len(keys)
+        parts[0::4] = names
+        parts[2::4] = values
         new.authority = None
         new.scheme = None
         return new

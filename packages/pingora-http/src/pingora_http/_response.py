@@ -19,12 +19,21 @@ from pingora_http._convert import (
 from pingora_http._errors import InvalidHeaderError
 from pingora_http._header_map import HeaderMap
 from pingora_http._message import MessageHeader, check_size_hint
-from pingora_http._status import canonical_reason, reason_text, status_code, status_line
+from pingora_http._status import (
+    CANONICAL_REASONS,
+    canonical_reason,
+    reason_text,
+    status_code,
+    status_line,
+)
 from pingora_http._validate import version_str
 
 __all__ = ["ResponseHeader"]
 
 _RESPONSE_PSEUDO: Final = frozenset((b":status",))
+_new_map = object.__new__
+# HTTP/1.1 status lines with the canonical phrase, by code (unknown codes go the long way).
+_LINES11: Final = {code: status_line(False, code, None) for code in CANONICAL_REASONS}
 
 
 class ResponseHeader(MessageHeader):
@@ -43,10 +52,18 @@ class ResponseHeader(MessageHeader):
         version: str | bytes = "HTTP/1.1",
         preserve_case: bool = True,
     ) -> None:
-        self._status = status_code(status)
+        # the common arguments take the short way: a plain int status, the default version
+        self._status = (
+            status if type(status) is int and 100 <= status <= 999 else status_code(status)
+        )
         self._reason: str | None = None
-        self._version = version_str(version)
-        self.headers = HeaderMap._empty(preserve_case)
+        self._version = (
+            "HTTP/1.1" if type(version) is str and version == "HTTP/1.1" else version_str(version)
+        )
+        headers = self.headers = _new_map(HeaderMap)
+        headers.preserve_case = preserve_case
+        headers._keys = []
+        headers._parts = []
 
     @classmethod
     def build(cls, status: int | str | bytes, size_hint: int | None = None) -> ResponseHeader:
@@ -110,10 +127,12 @@ class ResponseHeader(MessageHeader):
 
     def to_h1_wire(self) -> bytes:
         """The status line and fields as HTTP/1 bytes, ending with the blank line."""
-        return b"%s%s\r\n" % (
-            status_line(self._version == "HTTP/1.0", self._status, self._reason),
-            b"".join(self.headers._parts),
-        )
+        line = (
+            _LINES11.get(self._status)
+            if self._reason is None and self._version != "HTTP/1.0"
+            else None
+        ) or status_line(self._version == "HTTP/1.0", self._status, self._reason)
+        return b"%s%s\r\n" % (line, b"".join(self.headers._parts))
 
     @classmethod
     def from_h11(cls, event: H11ResponseEvent) -> ResponseHeader:

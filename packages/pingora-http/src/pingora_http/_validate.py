@@ -13,6 +13,9 @@ from typing import Final
 from pingora_http._errors import InvalidHeaderError
 
 __all__ = [
+    "FIELD_OCTETS",
+    "IDENTITY",
+    "TCHAR",
     "TITLE_CASE",
     "VERSIONS",
     "check_raw_name",
@@ -25,11 +28,15 @@ __all__ = [
 ]
 
 # RFC 9110 §5.6.2: tchar.
-_TCHAR: Final = b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+TCHAR: Final = b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # RFC 9110 §5.5: field-value octets are HTAB, SP, VCHAR and obs-text; every other control
 # byte (CR, LF and NUL among them) and DEL is refused.
-_FIELD_OCTETS: Final = b"\t" + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
-_IDENTITY: Final = bytes(range(256))
+FIELD_OCTETS: Final = b"\t" + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
+# `data.translate(IDENTITY, ALLOWED)` is empty exactly when `data` holds only ALLOWED bytes.
+IDENTITY: Final = bytes(range(256))
+_TCHAR: Final = TCHAR
+_FIELD_OCTETS: Final = FIELD_OCTETS
+_IDENTITY: Final = IDENTITY
 
 # Names written in title case by maps without case information; the rest go out lowercase.
 TITLE_CASE: Final[dict[bytes, bytes]] = {

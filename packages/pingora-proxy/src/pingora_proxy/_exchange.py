@@ -79,7 +79,7 @@ class _Pump:
         down.auto_continue = False  # the upstream's 100 Continue is forwarded instead
         replay = session._retry_body()
         if replay is not None:
-            await send_body(self.proxy, session, self.up, replay, False, self.ctx, self)
+            self.send_error = await send_body(self.proxy, session, self.up, replay, False, self.ctx)
         read = down.read_request_body
         is_done = down.is_body_done
         buffer = session._buffer_body
@@ -91,7 +91,7 @@ class _Pump:
             end = data is None or is_done()
             if data:
                 buffer(data)
-            await send_body(self.proxy, session, self.up, data, end, self.ctx, self)
+            self.send_error = await send_body(self.proxy, session, self.up, data, end, self.ctx)
             if end:
                 return
 
@@ -103,10 +103,9 @@ async def send_body(
     data: bytes | None,
     end: bool,
     ctx: Any,
-    pump: _Pump,
-) -> None:
-    """One piece of request body through the filters (modules first) and upstream. An upstream
-    that stops taking it is noted in `pump.send_error` (the response may still come)."""
+) -> Error | None:
+    """One piece of request body through the filters (modules first) and upstream. Returns the
+    error of an upstream that stopped taking it (the response may still come), else None."""
     if proxy._m_req_body:
         data = await session.downstream_modules_ctx.request_body_filter(data, end)
     body_filter = proxy.hooks.request_body_filter
@@ -120,7 +119,8 @@ async def send_body(
     except Error as exc:
         if exc.esource is _INTERNAL:
             raise  # e.g. a filter changed the size of a body sent with Content-Length
-        pump.send_error = blame_up(exc)
+        return blame_up(exc)
+    return None
 
 
 async def proxy_h1(
@@ -146,22 +146,20 @@ async def proxy_h1(
             await up.write_request_header(req)
         except Error as exc:
             raise retry_if_reused(exc, reused) from None
-        pump = _Pump(proxy, session, up, ctx)
         if body_done:
+            # The fast path: nothing left to read from the client, no task, no queue.
+            send_error = None
             if replay is not None or proxy._m_req_body or hooks.request_body_filter is not None:
-                await send_body(proxy, session, up, replay, True, ctx, pump)
-            else:
+                send_error = await send_body(proxy, session, up, replay, True, ctx)
+            elif b"transfer-encoding" in req.headers or b"upgrade" in req.headers:
                 try:
-                    await up.finish_body()
+                    await up.finish_body()  # the last chunk; an upgrade request's end
                 except Error as exc:
-                    pump.send_error = blame_up(exc)
-            try:
-                upgraded = await forward_response(proxy, session, up, ctx)
-            except Error as exc:
-                raise _prefer(exc, pump) from None
-            upstream_ok = pump.send_error is None
+                    send_error = blame_up(exc)
+            upgraded = await forward_response(proxy, session, up, ctx, True)
+            upstream_ok = send_error is None
         else:
-            upgraded, upstream_ok = await _duplex(proxy, session, up, ctx, pump)
+            upgraded, upstream_ok = await _duplex(proxy, session, up, ctx)
         if upgraded:
             upstream_ok = False
             await pipe(session, up.into_stream(), hooks, ctx)
@@ -186,12 +184,13 @@ def _prefer(exc: Error, pump: _Pump) -> Error:
 
 
 async def _duplex(
-    proxy: HttpProxy, session: Session, up: ClientSession, ctx: Any, pump: _Pump
+    proxy: HttpProxy, session: Session, up: ClientSession, ctx: Any
 ) -> tuple[bool, bool]:
     """Body upstream and response downstream at once; (upgraded, upstream reusable)."""
+    pump = _Pump(proxy, session, up, ctx)
     task = asyncio.get_running_loop().create_task(pump.run())
     try:
-        upgraded = await forward_response(proxy, session, up, ctx)
+        upgraded = await forward_response(proxy, session, up, ctx, False)
     except BaseException as exc:
         if not task.done():
             task.cancel()

@@ -184,7 +184,7 @@ class HttpProxy(HttpServerApp):
                 session, ctx
             ):
                 if session.response_written is None:
-                    await session.downstream_session.write_response_header(_bad_gateway())
+                    await session.write_response_header(_bad_gateway(), end_of_stream=True)
                 return True, None
         except Exception as exc:
             failed = as_error(exc)

@@ -25,16 +25,23 @@ if TYPE_CHECKING:
 __all__ = ["forward_response"]
 
 
+def _expects_continue(session: Session) -> bool:
+    expect = session.req_header.headers.get(b"expect")
+    return expect is not None and expect.lower() == b"100-continue"
+
+
 def _join(data: bytes | None, extra: bytes) -> bytes:
     return extra if not data else bytes(data) + extra
 
 
 async def forward_response(
-    proxy: HttpProxy, session: Session, up: ClientSession, ctx: Any
+    proxy: HttpProxy, session: Session, up: ClientSession, ctx: Any, body_done: bool
 ) -> bool:
-    """Forward the response read from `up`; True when it was a 101 (the caller pipes)."""
+    """Forward the response read from `up`; True when it was a 101 (the caller pipes).
+    `body_done`: the request body was all read before (no need to look again)."""
     hooks = proxy.hooks
     down = session.downstream_session
+    continued = False
     while True:
         try:
             resp = await up.read_response_header()
@@ -43,6 +50,7 @@ async def forward_response(
         status = resp.status
         if status >= 200 or status == 101:
             break
+        continued = continued or status == 100
         strip_hop_by_hop(resp.headers)
         try:
             await down.write_informational(resp)
@@ -51,14 +59,17 @@ async def forward_response(
     upgraded = status == 101
     headers = resp.headers
     strip_hop_by_hop(headers, upgraded)
-    if b"transfer-encoding" in headers and session.req_header.version == "HTTP/1.0":
+    if session.req_header.version == "HTTP/1.0" and b"transfer-encoding" in headers:
         headers.remove(b"transfer-encoding")  # an HTTP/1.0 client gets the body until close
     if hooks.upstream_response_filter is not None:
         await hooks.upstream_response_filter(session, resp, ctx)
     if hooks.response_filter is not None:
         await hooks.response_filter(session, resp, ctx)
-    if not upgraded and not up.will_keepalive and not down.is_body_done():
-        # the upstream closes before it got the whole request: the client cannot finish it
+    if not body_done and not upgraded and not down.is_body_done() and (
+        not up.will_keepalive or (not continued and _expects_continue(session))
+    ):
+        # The request body will not all be read: the upstream closes before it got it, or it
+        # answered an `Expect: 100-continue` without the 100. The connection cannot be reused.
         down.set_keepalive(None)
     end = up.is_body_done()
     modules = session.downstream_modules_ctx
@@ -103,7 +114,13 @@ async def _forward_body(proxy: HttpProxy, session: Session, up: ClientSession, c
         if module_filter is not None:
             data = await module_filter(data, end)
         if end:
-            await _finish_body(proxy, session, up, data, ctx)
+            if proxy._m_resp_done or up.trailers is not None:
+                await _finish_body(proxy, session, up, data, ctx)
+                return
+            try:
+                await write(data or b"", True)
+            except Error as exc:
+                raise blame_down(exc) from None
             return
         if data:
             try:

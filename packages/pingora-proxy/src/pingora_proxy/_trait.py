@@ -192,6 +192,7 @@ class ProxyHttp(abc.ABC, Generic[CTX]):
         whether the downstream connection may be reused (default: no)."""
         code = error_status(error)
         if code:
+            session.set_keepalive(None)  # the connection is not reused after an error
             await session.respond_error(code)
         return FailToProxy(error_code=code, can_reuse_downstream=False)
 

@@ -56,14 +56,19 @@ async def timeout(seconds: float, awaitable: Awaitable[T]) -> T:
 
 @types.coroutine
 def _drive(seconds: float, stepper: _Stepper[T], yielded: Any) -> Generator[Any, Any, T]:
-    try:
-        loop = get_running_loop()
-        task = current_task(loop)
-        if task is None:
-            raise RuntimeError("timeout() must be awaited inside an asyncio task")
-    except RuntimeError as exc:
-        stepper.close()
-        raise RuntimeError(f"{exc}: pingora_timeout runs on the asyncio event loop") from None
+    # The loop comes from the future the awaitable is waiting on when it has one: asking for
+    # the running loop costs a getpid() system call on every call.
+    get_loop = getattr(yielded, "get_loop", None)
+    task = None if get_loop is None else current_task(loop := get_loop())
+    if task is None:
+        try:
+            loop = get_running_loop()
+            task = current_task(loop)
+            if task is None:
+                raise RuntimeError("timeout() must be awaited inside an asyncio task")
+        except RuntimeError as exc:
+            stepper.close()
+            raise RuntimeError(f"{exc}: pingora_timeout runs on the asyncio event loop") from None
     entries = wheel_for(loop).arm(loop, loop.time() + seconds, stepper, task)
     cancelling = task.cancelling()
     try:

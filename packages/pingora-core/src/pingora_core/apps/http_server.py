@@ -96,13 +96,12 @@ class HttpServer(HttpServerApp):
             return None
         # decided after the app ran: a request finished during shutdown says Connection: close
         session.set_keepalive(None if shutdown.is_shutting_down else self.keepalive_timeout or 0)
-        headers = header.headers
-        if b"content-length" not in headers and b"transfer-encoding" not in headers:
+        keys = header.headers._keys  # lowercase names: plain list lookups
+        if b"content-length" not in keys and b"transfer-encoding" not in keys:
             header.set_content_length(len(body))
         try:
-            await session.write_response_header(header)
-            await session.write_response_body(body, True)
-            return await session.finish()
+            # write_response_header + write_response_body(body, end=True) + finish, in one write
+            return await session._respond(header, body)
         except Error as exc:
             log.debug("writing the response to %s failed: %s", session.request_summary(), exc)
             return None

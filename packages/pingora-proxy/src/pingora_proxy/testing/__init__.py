@@ -3,7 +3,13 @@ over in-memory connections; `InMemoryUpstream` is an upstream served in memory (
 `ServerApp`) behind a peer's custom L4 connector. Usable from your own pytest suites."""
 
 from pingora_proxy.testing._client import ClientResponse, ProxyTestClient
-from pingora_proxy.testing._upstream import Handler, HandlerResult, Headers, InMemoryUpstream
+from pingora_proxy.testing._upstream import (
+    Handler,
+    HandlerResult,
+    Headers,
+    InMemoryUpstream,
+    read_head,
+)
 
 __all__ = [
     "ClientResponse",
@@ -12,4 +18,5 @@ __all__ = [
     "Headers",
     "InMemoryUpstream",
     "ProxyTestClient",
+    "read_head",
 ]

@@ -24,11 +24,25 @@ from pingora_core.testing import memory_stream_pair
 from pingora_core.upstreams import HttpPeer, PeerOptions
 from pingora_http import RequestHeader, ResponseHeader
 
-__all__ = ["Handler", "HandlerResult", "Headers", "InMemoryUpstream"]
+__all__ = ["Handler", "HandlerResult", "Headers", "InMemoryUpstream", "read_head"]
 
 Headers = Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]]
 HandlerResult = tuple[int, Headers, bytes] | tuple[ResponseHeader, bytes]
 Handler = Callable[[RequestHeader, bytes], Awaitable[HandlerResult]]
+
+
+async def read_head(stream: Stream, limit: int = 65536) -> tuple[bytes, bytes]:
+    """For scripted upstreams: read one HTTP/1 head from `stream`. Returns (the head without
+    its blank line, the bytes read past it); raises EOFError if the stream ends first."""
+    buf = b""
+    while (end := buf.find(b"\r\n\r\n")) < 0:
+        if len(buf) > limit:
+            raise ValueError(f"no end of head within {limit} bytes")
+        data = await stream.read()
+        if not data:
+            raise EOFError(f"the stream ended inside a head: {buf[:64]!r}")
+        buf += data
+    return buf[:end], buf[end + 4 :]
 
 
 def header_items(headers: Headers | None) -> list[tuple[str | bytes, str | bytes]]:

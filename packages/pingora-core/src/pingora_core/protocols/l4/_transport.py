@@ -48,6 +48,7 @@ class TransportStream(Stream, asyncio.Protocol):
         "_eof",
         "_esource",
         "_high",
+        "_loop",
         "_lost",
         "_lost_exc",
         "_low",
@@ -62,6 +63,7 @@ class TransportStream(Stream, asyncio.Protocol):
     )
 
     _transport: asyncio.Transport
+    _loop: asyncio.AbstractEventLoop
 
     def __init__(
         self,
@@ -100,6 +102,8 @@ class TransportStream(Stream, asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not derive from asyncio.Transport but have its methods
         self._transport = transport = cast(asyncio.Transport, transport)
+        # kept: asking for the running loop on every read costs a getpid() system call
+        self._loop = asyncio.get_running_loop()
         if self._write_high is not None:
             transport.set_write_buffer_limits(high=self._write_high)
         digest = self.digest
@@ -149,9 +153,21 @@ class TransportStream(Stream, asyncio.Protocol):
         if not buffer:
             if self._eof or self._lost or self._closed:
                 return self._read_at_end()
-            data = await self._wait_for_data(max_bytes)
+            # wait for data_received (inlined: this is the path of every idle connection)
+            if self._waiter is not None:
+                raise RuntimeError("read() called while another task is already waiting in read()")
+            if self._read_paused:
+                self._resume_reading()
+            waiter: asyncio.Future[bytes | None] = self._loop.create_future()
+            self._waiter = waiter
+            self._want = max_bytes
+            try:
+                data = await waiter
+            finally:
+                self._waiter = None
             if data is not None:
                 return data
+            buffer = self._buffer  # close() may have replaced it
             if not buffer:
                 return self._read_at_end()
         if len(buffer) <= max_bytes:
@@ -183,7 +199,7 @@ class TransportStream(Stream, asyncio.Protocol):
             raise self._write_refused()
         if not self._write_paused:
             return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[None] = self._loop.create_future()
         if self._drain_waiters is None:
             self._drain_waiters = []
         self._drain_waiters.append(waiter)
@@ -250,6 +266,12 @@ class TransportStream(Stream, asyncio.Protocol):
         return self._transport.get_extra_info(name, default)
 
     @property
+    def write_paused(self) -> bool:
+        """True while the transport holds more unsent bytes than its high-water mark, that is
+        while drain() would wait; False means drain() returns at once (on an open stream)."""
+        return self._write_paused
+
+    @property
     def buffered(self) -> int:
         """How many received bytes wait to be read."""
         return len(self._buffer)
@@ -277,19 +299,6 @@ class TransportStream(Stream, asyncio.Protocol):
         )
 
     # -- internals ------------------------------------------------------------------------------
-
-    async def _wait_for_data(self, max_bytes: int) -> bytes | None:
-        if self._waiter is not None:
-            raise RuntimeError("read() called while another task is already waiting in read()")
-        if self._read_paused:
-            self._resume_reading()
-        waiter: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
-        self._waiter = waiter
-        self._want = max_bytes
-        try:
-            return await waiter
-        finally:
-            self._waiter = None
 
     def _read_at_end(self) -> bytes:
         if self._closed:

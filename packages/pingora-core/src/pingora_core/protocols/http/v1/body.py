@@ -267,6 +267,9 @@ class BodyReader:
         )
 
 
+_new_writer = object.__new__
+
+
 class BodyWriter:
     """Frame one message body for the wire. `mode` is "length", "chunked", "close" or "none"."""
 
@@ -285,7 +288,14 @@ class BodyWriter:
     @classmethod
     def content_length(cls, length: int) -> BodyWriter:
         """Exactly `length` bytes; anything beyond is dropped."""
-        return cls("length", length)
+        if length.__class__ is not int or length < 0:
+            return cls("length", length)  # raises the clear error
+        new = _new_writer(cls)  # one per response: skip __init__'s checks, done above
+        new.mode = "length"
+        new.length = length
+        new.bytes_written = 0
+        new.finished = False
+        return new
 
     @classmethod
     def chunked(cls) -> BodyWriter:

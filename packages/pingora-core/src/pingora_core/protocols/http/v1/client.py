@@ -31,7 +31,7 @@ from pingora_core.protocols.http.v1.client_rules import (
     response_body_mode,
 )
 from pingora_core.protocols.l4.stream import Stream, StreamDigest
-from pingora_http import RequestHeader, ResponseHeader
+from pingora_http import HeaderMap, RequestHeader, ResponseHeader
 from pingora_timeout import timeout
 
 __all__ = ["MAX_HEADERS", "MAX_HEAD_SIZE", "HttpSession"]
@@ -328,6 +328,12 @@ class HttpSession:
             exc.esource = _UP
             raise
         self._pre = b"".join(pieces) if len(pieces) != 1 else pieces[0]
+
+    @property
+    def trailers(self) -> HeaderMap | None:
+        """The trailer fields of a chunked response body, once it was read to its end."""
+        body = self._body
+        return None if body is None else body.trailers
 
     def is_body_done(self) -> bool:
         """True when the response body is fully read (or there is none)."""

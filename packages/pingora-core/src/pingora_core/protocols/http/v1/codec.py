@@ -17,7 +17,7 @@ from typing import Final
 
 from pingora_core.errors import Error
 from pingora_core.protocols.http.v1.body import BodyReader
-from pingora_core.protocols.http.v1.codec_h11 import parse_head_h11
+from pingora_core.protocols.http.v1.codec_h11 import head_fields_h11, parse_head_h11
 from pingora_core.protocols.http.v1.events import (
     BodyData,
     H1Limits,
@@ -28,11 +28,14 @@ from pingora_core.protocols.http.v1.events import (
 from pingora_core.protocols.http.v1.rules import (
     BackendReject,
     HeadError,
+    HeadFields,
     ParsedHead,
     build_head,
+    build_simple_head,
     check_head,
     head_too_large,
     naive_split,
+    simple_head,
 )
 
 __all__ = [
@@ -47,22 +50,34 @@ __all__ = [
 ENV_VAR: Final = "PINGORA_H1_BACKEND"
 Event = RequestHead | BodyData | MessageEnd | ParseError
 HeadParser = Callable[[bytes], ParsedHead]
+FieldsParser = Callable[[bytes], HeadFields]
 _DEFAULT_LIMITS: Final = H1Limits()
 _HEAD, _BODY, _DONE, _FAILED = "head", "body", "done", "error"
+_END: Final = MessageEnd()  # frozen: one instance serves every body-less request
 _selected: str | None = None
 
 
-def _httptools_parser() -> HeadParser | None:
+def _httptools_parsers() -> tuple[HeadParser | None, FieldsParser | None]:
     try:
-        from pingora_core.protocols.http.v1.codec_httptools import parse_head_httptools
+        from pingora_core.protocols.http.v1.codec_httptools import (
+            head_fields_httptools,
+            parse_head_httptools,
+        )
     except ImportError:
-        return None
-    return parse_head_httptools
+        return None, None
+    return parse_head_httptools, head_fields_httptools
 
 
+_HTTPTOOLS: Final = _httptools_parsers()
+# Each backend's head parser (None: not installed) ...
 _PARSERS: Final[dict[str, HeadParser | None]] = {
     "h11": parse_head_h11,
-    "httptools": _httptools_parser(),
+    "httptools": _HTTPTOOLS[0],
+}
+# ... and its field reader for the heads that passed `simple_head`.
+_FIELDS: Final[dict[str, FieldsParser | None]] = {
+    "h11": head_fields_h11,
+    "httptools": _HTTPTOOLS[1],
 }
 
 
@@ -104,14 +119,24 @@ def current_h1_backend() -> str:
     return _selected
 
 
-def _decide(parse: HeadParser, head: bytes, limits: H1Limits) -> RequestHead:
+def _decide(parse: HeadParser, fields: FieldsParser, head: bytes, limits: H1Limits) -> RequestHead:
     # `head` ends with the blank line. Raises HeadError with the status to answer.
+    line = simple_head(head, limits)
+    if line is not None:
+        # The common shape: one regex stands for check_head and the name/value checks.
+        try:
+            names, values = fields(head)
+        except BackendReject:
+            pass  # the full path below finds the answer
+        else:
+            method, target, digits = line
+            return build_simple_head(method, target, digits, names, values, len(head), limits)
     check_head(head[:-4], limits)
     try:
         parsed = parse(head)
     except BackendReject as exc:
         if parse is not parse_head_h11:
-            return _decide(parse_head_h11, head, limits)  # the reference decides
+            return _decide(parse_head_h11, head_fields_h11, head, limits)  # the reference decides
         # Our rules name the status when they object too; else the syntax error is a 400.
         build_head(naive_split(head[:-4]), len(head), limits)
         raise HeadError(400, str(exc)) from None
@@ -123,6 +148,8 @@ class RequestParser:
 
     __slots__ = (
         "_buf",
+        "_fields",
+        "_leftover",
         "_limits",
         "_parse",
         "_reader",
@@ -134,12 +161,22 @@ class RequestParser:
     )
 
     def __init__(self, backend: str | None = None, limits: H1Limits | None = None) -> None:
-        self.backend = current_h1_backend() if backend is None else _resolve(backend)
-        parse = _PARSERS[self.backend]
+        if backend is None:
+            name = _selected or current_h1_backend()
+        elif _PARSERS.get(backend) is not None:  # an exact, installed name: nothing to resolve
+            name = backend
+        else:
+            name = _resolve(backend)
+        self.backend = name
+        parse = _PARSERS[name]
+        fields = _FIELDS[name]
         assert parse is not None  # _resolve refuses missing backends
+        assert fields is not None
         self._parse = parse
+        self._fields = fields
         self._limits = _DEFAULT_LIMITS if limits is None else limits
         self._buf = b""
+        self._leftover = b""  # after a body-less request (that has no reader)
         self._scanned = 0
         self._reader: BodyReader | None = None
         self.head: RequestHead | None = None
@@ -149,6 +186,10 @@ class RequestParser:
     @property
     def reader(self) -> BodyReader | None:
         """The body reader, once the head is read."""
+        if self._reader is None and self.head is not None:
+            # a body-less request runs without one; make it on demand
+            reader = self._reader = BodyReader.empty()
+            reader.leftover, self._leftover = self._leftover, b""
         return self._reader
 
     @property
@@ -156,13 +197,15 @@ class RequestParser:
         """Bytes received after the end of this request (the next pipelined one)."""
         if self._reader is not None:
             return self._reader.leftover
-        return b""
+        return self._leftover
 
     def take_leftover(self) -> bytes:
         """`leftover`, emptied."""
         reader = self._reader
         if reader is None:
-            return b""
+            data = self._leftover
+            self._leftover = b""
+            return data
         data = reader.leftover
         reader.leftover = b""
         return data
@@ -176,8 +219,10 @@ class RequestParser:
             return self._feed_head(data)
         if state == _DONE and data:
             reader = self._reader
-            assert reader is not None
-            reader.leftover += data
+            if reader is None:
+                self._leftover += data
+            else:
+                reader.leftover += data
         return []
 
     def feed_eof(self) -> list[Event]:
@@ -201,13 +246,18 @@ class RequestParser:
         return []
 
     def _feed_head(self, data: bytes) -> list[Event]:
-        buf = self._buf + data if self._buf else data
-        if buf[:2] == b"\r\n":
+        if self._buf:
+            buf = self._buf + data
+            start = self._scanned - 3 if self._scanned > 3 else 0
+        else:
+            buf = data  # the usual: the whole head in one piece
+            start = 0
+        if buf[:1] == b"\r" and buf[:2] == b"\r\n":
             # RFC 9112 2.2: empty lines before the request line are ignored
             while buf[:2] == b"\r\n":
                 buf = buf[2:]
-            self._scanned = 0
-        end = buf.find(b"\r\n\r\n", max(self._scanned - 3, 0))
+            self._scanned = start = 0
+        end = buf.find(b"\r\n\r\n", start)
         limits = self._limits
         if end < 0:
             error = head_too_large(buf, limits)
@@ -218,15 +268,20 @@ class RequestParser:
             self._scanned = len(buf)
             return []
         self._buf = b""
+        end += 4
         try:
-            head = _decide(self._parse, buf[: end + 4], limits)
+            head = _decide(self._parse, self._fields, buf[:end], limits)
         except HeadError as exc:
             self.state = _FAILED
             return [ParseError(status=exc.status, reason=exc.reason)]
         self.head = head
-        if head.body == "empty":
-            reader = BodyReader.empty()
-        elif head.body == "length":
+        body = head.body
+        if body == "empty":
+            if end < len(buf):
+                self._leftover = buf[end:]  # the next pipelined request
+            self.state = _DONE
+            return [head, _END]
+        if body == "length":
             assert head.content_length is not None
             reader = BodyReader.content_length(head.content_length)
         else:
@@ -234,7 +289,7 @@ class RequestParser:
                 max_chunk_head=limits.max_chunk_head, max_trailer_size=limits.max_trailer_size
             )
         self._reader = reader
-        rest = buf[end + 4 :]
+        rest = buf[end:]
         if reader.done:
             reader.leftover = rest
             self.state = _DONE

@@ -1,7 +1,9 @@
 """The httptools (llhttp) backend of the request-head seam: the fast one, from the `speedups` extra.
 
-Only the head goes through llhttp; body framing is ours (`body.BodyReader`). Importing this
-module fails with ImportError when httptools is not installed.
+Only the head goes through llhttp; body framing is ours (`body.BodyReader`). An llhttp parser
+that finished a body-less keep-alive request is back at its start state, so such parsers are
+kept in a small pool and reused instead of being made per head. Importing this module fails
+with ImportError when httptools is not installed.
 """
 
 from __future__ import annotations
@@ -10,23 +12,25 @@ from typing import Final
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
-from pingora_core.protocols.http.v1.rules import BackendReject, ParsedHead
+from pingora_core.protocols.http.v1.rules import BackendReject, HeadFields, ParsedHead
 
-__all__ = ["parse_head_httptools"]
+__all__ = ["head_fields_httptools", "parse_head_httptools"]
 
 _VERSIONS: Final = {"1.1": b"1.1", "1.0": b"1.0"}
+_POOL_SIZE: Final = 16
 
 
 class _Collector:
-    """llhttp's callbacks: keeps the target and the fields as received."""
+    """llhttp's callbacks: keep the target and the fields as received, one append each."""
 
-    __slots__ = ("complete", "names", "url", "values")
+    __slots__ = ("ended", "names", "parser", "url", "values")
 
     def __init__(self) -> None:
         self.url = b""
         self.names: list[bytes] = []
         self.values: list[bytes] = []
-        self.complete = False
+        self.ended = 0  # 1: the head ended; 2: the message too (no body, no upgrade)
+        self.parser = HttpRequestParser(self)
 
     def on_url(self, url: bytes) -> None:
         self.url += url
@@ -36,26 +40,89 @@ class _Collector:
         self.values.append(value)
 
     def on_headers_complete(self) -> None:
-        self.complete = True
+        self.ended = 1
+
+    def on_message_complete(self) -> None:
+        self.ended = 2
+
+
+class _FieldCollector:
+    """The least llhttp must report for a head already checked by `rules.simple_head`: its
+    fields, and whether the message ended with it."""
+
+    __slots__ = ("ended", "names", "parser", "values")
+
+    def __init__(self) -> None:
+        self.names: list[bytes] = []
+        self.values: list[bytes] = []
+        self.ended = False
+        self.parser = HttpRequestParser(self)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.names.append(name)
+        self.values.append(value)
+
+    def on_message_complete(self) -> None:
+        self.ended = True
+
+
+# Idle collectors whose llhttp parser is at its start state. list.pop/append are atomic, so a
+# collector is only ever used by one caller at a time.
+_pool: list[_Collector] = []
+_field_pool: list[_FieldCollector] = []
 
 
 def parse_head_httptools(head: bytes) -> ParsedHead:
     """Parse a complete head (ending with the blank line); raise `BackendReject` on refusal."""
-    fields = _Collector()
-    parser = HttpRequestParser(fields)
+    fields = _pool.pop() if _pool else _Collector()
+    names: list[bytes] = []
+    values: list[bytes] = []
+    fields.url = b""
+    fields.names = names
+    fields.values = values
+    fields.ended = 0
+    parser = fields.parser
+    reuse = True
     try:
         parser.feed_data(head)
     except HttpParserUpgrade:
-        pass  # Upgrade / CONNECT: the head itself was fine
+        reuse = False  # Upgrade / CONNECT: the head was fine; the parser stays paused
     except HttpParserError as exc:
         raise BackendReject(f"httptools: {exc}") from None
-    if not fields.complete:
+    if not fields.ended:
         raise BackendReject("httptools: incomplete request head")
     version = parser.get_http_version()
-    return (
+    result = (
         parser.get_method(),
         fields.url,
         _VERSIONS.get(version) or version.encode("ascii", "replace"),
-        fields.names,
-        fields.values,
+        names,
+        values,
     )
+    if reuse and fields.ended == 2 and parser.should_keep_alive() and len(_pool) < _POOL_SIZE:
+        _pool.append(fields)  # at its start state again: good for the next head
+    return result
+
+
+def head_fields_httptools(head: bytes) -> HeadFields:
+    """The fields of a head that passed `rules.simple_head`, if llhttp accepts the head.
+
+    The regex vouches for the request line and for the head being whole, so only the fields
+    are collected (no target, no version: fewer callbacks).
+    """
+    fields = _field_pool.pop() if _field_pool else _FieldCollector()
+    names: list[bytes] = []
+    values: list[bytes] = []
+    fields.names = names
+    fields.values = values
+    fields.ended = False
+    parser = fields.parser
+    try:
+        parser.feed_data(head)
+    except HttpParserUpgrade:
+        return names, values  # the head was fine; the parser stays paused (not reused)
+    except HttpParserError as exc:
+        raise BackendReject(f"httptools: {exc}") from None
+    if fields.ended and parser.should_keep_alive() and len(_field_pool) < _POOL_SIZE:
+        _field_pool.append(fields)  # at its start state again: good for the next head
+    return names, values

@@ -10,6 +10,7 @@ answer with the same status. Every refusal is a `HeadError` carrying the status 
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from pingora_core.protocols.http.v1.events import H1Limits, RequestHead
@@ -18,11 +19,14 @@ from pingora_http import InvalidHeaderError, RequestHeader, raw_target_authority
 __all__ = [
     "BackendReject",
     "HeadError",
+    "HeadFields",
     "ParsedHead",
     "build_head",
+    "build_simple_head",
     "check_head",
     "head_too_large",
     "naive_split",
+    "simple_head",
 ]
 
 _DIGITS: Final = b"0123456789"
@@ -30,9 +34,26 @@ _TCHAR: Final = b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJK
 _IDENTITY: Final = bytes(range(256))
 _MAX_LENGTH_DIGITS: Final = 18
 _VERSIONS: Final = {b"1.1": "HTTP/1.1", b"1.0": "HTTP/1.0"}
+# Fields that change the framing or the connection; a request without any is the plain case.
+_FRAMING: Final = frozenset(
+    (b"content-length", b"transfer-encoding", b"connection", b"upgrade", b"expect")
+)
+_TOKEN: Final = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+# The common head, whole: token method, origin-form target of printable ASCII (no "#"),
+# HTTP/1.0 or 1.1, then token names and field-octet values (no trailing SP/HTAB), CRLF only.
+# A line starting with SP/HTAB (obs-fold), a bare CR or LF, or a bad byte cannot match.
+_SIMPLE_HEAD: Final = re.compile(
+    rb"(?!CONNECT )("  # CONNECT's target must be authority-form
+    + _TOKEN
+    + rb") (/[\x21\x22\x24-\x7e]*) HTTP/(1\.[01])\r\n(?:"
+    + _TOKEN
+    + rb":[\t\x20-\x7e\x80-\xff]*(?<![ \t])\r\n)*\r\n"
+).fullmatch
 
 # (method, target, version digits such as b"1.1", field names, field values)
 ParsedHead = tuple[bytes, bytes, bytes, list[bytes], list[bytes]]
+# (field names, field values) of a head that passed `simple_head`
+HeadFields = tuple[list[bytes], list[bytes]]
 
 
 class BackendReject(Exception):
@@ -108,27 +129,6 @@ def _tokens(values: list[bytes]) -> list[bytes]:
     return [t.strip(b" \t").lower() for v in values for t in v.split(b",")]
 
 
-class _Fields:
-    """A parsed head in the shape `RequestHeader.from_h11` reads (its public fast path)."""
-
-    __slots__ = ("_items", "http_version", "method", "target")
-
-    def __init__(
-        self, method: bytes, target: bytes, version: bytes, items: list[tuple[bytes, bytes]]
-    ) -> None:
-        self.method = method
-        self.target = target
-        self.http_version = version
-        self._items = items
-
-    @property
-    def headers(self) -> _Fields:
-        return self
-
-    def raw_items(self) -> list[tuple[bytes, bytes]]:
-        return self._items
-
-
 def _check_target(method: bytes, target: bytes) -> None:
     # RFC 9112 3.2: origin-form, absolute-form, authority-form (CONNECT), asterisk (OPTIONS).
     if method == b"CONNECT":
@@ -143,6 +143,104 @@ def _check_target(method: bytes, target: bytes) -> None:
         raise HeadError(400, f"invalid request target {target[:32]!r}")
 
 
+def simple_head(head: bytes, limits: H1Limits) -> tuple[bytes, bytes, bytes] | None:
+    """`(method, target, version digits)` if `head` (ending with the blank line) is in the
+    common shape that passes every rule of `check_head` and every name and value check of
+    `build_head`, else None. The shape: not CONNECT, an origin-form printable ASCII target,
+    HTTP/1.0 or 1.1, token names, field-octet values without trailing whitespace, CRLF line
+    ends, within the size limits. One regex over the raw bytes."""
+    size = len(head)
+    if size > limits.max_head_size or (
+        size > limits.max_request_line and head.find(b"\r\n") > limits.max_request_line
+    ):
+        return None
+    match = _SIMPLE_HEAD(head)
+    return None if match is None else match.groups()  # type: ignore[return-value]
+
+
+def build_simple_head(
+    method: bytes,
+    target: bytes,
+    digits: bytes,
+    names: list[bytes],
+    values: list[bytes],
+    head_size: int,
+    limits: H1Limits,
+) -> RequestHead:
+    """`build_head` for a head that passed `simple_head` (its checks are not made again)."""
+    if len(names) > limits.max_headers:
+        raise HeadError(431, f"more than {limits.max_headers} header fields")
+    keys = list(map(bytes.lower, names))
+    http11 = digits == b"1.1"
+    version = "HTTP/1.1" if http11 else "HTTP/1.0"
+    request = RequestHeader._from_h1_checked(method, target, version, names, keys, values)
+    hosts = keys.count(b"host")
+    if hosts > 1 or (http11 and hosts != 1):
+        raise HeadError(400, "HTTP/1.1 request needs exactly one Host field")
+    if not _FRAMING.isdisjoint(keys):
+        return _framing(request, keys, http11, head_size)
+    # Nearly every request: no body, no connection options. _request_head inlined.
+    head: RequestHead = _new_head(RequestHead)
+    _set_request(head, request)
+    _set_body(head, "empty")
+    _set_length(head, None)
+    _set_keep_alive(head, http11)
+    _set_must_close(head, False)
+    _set_upgrade(head, False)
+    _set_expect(head, False)
+    _set_head_size(head, head_size)
+    return head
+
+
+_new_head = object.__new__
+# The slots of the frozen RequestHead, set directly: its generated __init__ costs about three
+# times as much, and every request makes one.
+(
+    _set_request,
+    _set_body,
+    _set_length,
+    _set_keep_alive,
+    _set_must_close,
+    _set_upgrade,
+    _set_expect,
+    _set_head_size,
+) = (
+    getattr(RequestHead, name).__set__
+    for name in (
+        "request",
+        "body",
+        "content_length",
+        "keep_alive",
+        "must_close",
+        "upgrade",
+        "expect_continue",
+        "head_size",
+    )
+)
+
+
+def _request_head(
+    request: RequestHeader,
+    body: str,
+    length: int | None,
+    keep_alive: bool,
+    must_close: bool,
+    upgrade: bool,
+    expect: bool,
+    head_size: int,
+) -> RequestHead:
+    head: RequestHead = _new_head(RequestHead)
+    _set_request(head, request)
+    _set_body(head, body)
+    _set_length(head, length)
+    _set_keep_alive(head, keep_alive)
+    _set_must_close(head, must_close)
+    _set_upgrade(head, upgrade)
+    _set_expect(head, expect)
+    _set_head_size(head, head_size)
+    return head
+
+
 def build_head(parsed: ParsedHead, head_size: int, limits: H1Limits) -> RequestHead:
     """Apply the rules to a parsed head; return the `RequestHead` or raise `HeadError`."""
     method, target, digits, names, values = parsed
@@ -152,23 +250,29 @@ def build_head(parsed: ParsedHead, head_size: int, limits: H1Limits) -> RequestH
     if len(names) > limits.max_headers:
         raise HeadError(431, f"more than {limits.max_headers} header fields")
     _check_target(method, target)
-    # Names in one pass (tokens, none empty); values are checked by `from_h11`, in one pass too.
+    # Names in one pass (tokens, none empty); values are checked in one pass too.
     if b"".join(names).translate(_IDENTITY, _TCHAR) or b"" in names:
         raise HeadError(400, "invalid header name: must be a non-empty token")
     stripped = [v.rstrip(b" \t") for v in values]
-    fields = _Fields(method, target, digits, list(zip(names, stripped, strict=True)))
     try:
-        request = RequestHeader.from_h11(fields)
+        request = RequestHeader._from_h1(method, target, digits, names, stripped)
     except InvalidHeaderError as exc:
         raise HeadError(400, str(exc)) from None
-    headers = request.headers
-    keys = headers.keys()
+    keys = request.headers.keys()
     http11 = version == "HTTP/1.1"
-
     hosts = keys.count(b"host")
     if hosts > 1 or (http11 and hosts != 1):
         raise HeadError(400, "HTTP/1.1 request needs exactly one Host field")
+    if _FRAMING.isdisjoint(keys):
+        return _request_head(request, "empty", None, http11, False, False, False, head_size)
+    return _framing(request, keys, http11, head_size)
 
+
+def _framing(
+    request: RequestHeader, keys: list[bytes], http11: bool, head_size: int
+) -> RequestHead:
+    # The rules on Content-Length, Transfer-Encoding, Connection, Upgrade and Expect.
+    headers = request.headers
     body = "empty"
     length: int | None = None
     must_close = False
@@ -211,13 +315,4 @@ def build_head(parsed: ParsedHead, head_size: int, limits: H1Limits) -> RequestH
         and b"expect" in keys
         and (headers.get(b"expect") or b"").lower() == (b"100-continue")
     )
-    return RequestHead(
-        request=request,
-        body=body,
-        content_length=length,
-        keep_alive=keep_alive,
-        must_close=must_close,
-        upgrade=upgrade,
-        expect_continue=expect,
-        head_size=head_size,
-    )
+    return _request_head(request, body, length, keep_alive, must_close, upgrade, expect, head_size)

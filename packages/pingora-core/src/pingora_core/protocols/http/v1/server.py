@@ -11,6 +11,7 @@ Every failure is an `Error` blamed on the downstream. No anyio on this path: pla
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from typing import Final
 
 from pingora_core.errors import Error, ErrorSource, ErrorType
@@ -19,6 +20,7 @@ from pingora_core.protocols.http.v1.body import BodyWriter
 from pingora_core.protocols.http.v1.codec import Event, RequestParser
 from pingora_core.protocols.http.v1.events import BodyData, MessageEnd, ParseError, RequestHead
 from pingora_core.protocols.http.v1.settings import H1ServerSettings
+from pingora_core.protocols.l4._transport import TransportStream
 from pingora_core.protocols.l4.stream import Stream
 from pingora_http import HeaderMap, RequestHeader, ResponseHeader
 from pingora_timeout import Elapsed, timeout
@@ -31,6 +33,8 @@ _IDLE: Final = "h1_keepalive_timeout"  # StreamDigest.extra key: set_keepalive's
 _DEFAULT_SETTINGS: Final = H1ServerSettings()
 _NO_BODY_STATUS: Final = frozenset((204, 304))
 _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
+_KEEP_ALIVE: Final = b"keep-alive"
+_CLOSE: Final = b"close"
 _JOIN_LIMIT: Final = 16384  # parts up to this size are joined into one write
 
 
@@ -43,12 +47,14 @@ class HttpSession:
 
     __slots__ = (
         "_continue_sent",
+        "auto_continue",
         "_events",
         "_finished",
         "_head",
         "_keepalive",
         "_parser",
         "_pending",
+        "_preread",
         "_response",
         "_settings",
         "_stream",
@@ -69,7 +75,11 @@ class HttpSession:
         self._response: ResponseHeader | None = None
         self._writer: BodyWriter | None = None
         self._pending: bytes | None = None  # a response head held back to go with the body
+        self._preread = b""  # the request's first bytes, when the caller read them already
         self._continue_sent = False
+        # False: the first body read does not answer `Expect: 100-continue` by itself (a proxy
+        # forwards its upstream's 100 through write_informational instead).
+        self.auto_continue = True
         self._upgraded = False
         self._finished = False
         self._trailers: HeaderMap | None = None
@@ -92,17 +102,23 @@ class HttpSession:
         extra = stream.digest.extra
         served = extra.get(_SERVED, 0)
         assert isinstance(served, int)
-        idle = extra.get(_IDLE, settings.keepalive_timeout) if served else settings.header_timeout
-        assert idle is None or isinstance(idle, (int, float))
-        try:
-            if idle is None:
-                data = await stream.read(settings.read_size)
-            else:
-                data = await timeout(idle, stream.read(settings.read_size))
-        except (Elapsed, Error):
-            return None  # nothing was sent: not worth an answer
-        if not data:
-            return None
+        data = self._preread
+        if data:
+            self._preread = b""
+        else:
+            idle = (
+                extra.get(_IDLE, settings.keepalive_timeout) if served else settings.header_timeout
+            )
+            assert idle is None or isinstance(idle, (int, float))
+            try:
+                if idle is None:
+                    data = await stream.read(settings.read_size)
+                else:
+                    data = await timeout(idle, stream.read(settings.read_size))
+            except (Elapsed, Error):
+                return None  # nothing was sent: not worth an answer
+            if not data:
+                return None
         events = self._parser.feed(data)
         if not events:
             events = await self._read_head_rest()
@@ -206,6 +222,7 @@ class HttpSession:
             and head.expect_continue
             and not self._continue_sent
             and self._response is None
+            and self.auto_continue
         ):
             self._continue_sent = True
             self._stream.write(_CONTINUE)
@@ -268,28 +285,9 @@ class HttpSession:
         if status < 200 and status != 101:
             await self.write_informational(resp)
             return
-        if self._response is not None:
-            raise Error(ErrorType.InternalError, context="the response header was already written")
-        head = self._head
-        request = None if head is None else head.request
-        headers = resp.headers
-        if status == 101:
-            if head is None or not head.upgrade:
-                raise Error(ErrorType.InternalError, context="101 without an upgrade request")
-            writer = BodyWriter.until_close()
-            self._upgraded = True
-            self._keepalive = False
-        elif status in _NO_BODY_STATUS or (request is not None and request.method == "HEAD"):
-            writer = BodyWriter.no_body()
-        else:
-            writer = self._choose_writer(resp, request)
-        if self._settings.update_response_headers:
-            headers.insert(b"Date", get_cached_date())
-            if status != 101:
-                headers.insert(b"Connection", b"keep-alive" if self._keepalive else b"close")
-        self._response = resp
-        self._writer = writer
-        wire = resp.to_h1_wire()
+        wire = self._start_response(resp)
+        writer = self._writer
+        assert writer is not None
         if writer.mode == "length" and writer.length:
             self._pending = wire  # goes out with the first body bytes
             return
@@ -298,9 +296,92 @@ class HttpSession:
         self._stream.write(wire)
         await self._drain()
 
+    def _start_response(self, resp: ResponseHeader) -> bytes:
+        # The final response header (not 1xx): choose the body framing, set Date and
+        # Connection, and return the head's bytes (nothing is written here).
+        if self._response is not None:
+            raise Error(ErrorType.InternalError, context="the response header was already written")
+        status = resp.status
+        head = self._head
+        request = None if head is None else head.request
+        method = None if request is None else request.method
+        headers = resp.headers
+        if status == 101:
+            if head is None or not head.upgrade:
+                raise Error(ErrorType.InternalError, context="101 without an upgrade request")
+            writer = BodyWriter.until_close()
+            self._upgraded = True
+            self._keepalive = False
+        elif 200 <= status < 300 and method == "CONNECT":
+            # RFC 9110 9.3.6: a 2xx to CONNECT turns the connection into a tunnel (raw bytes)
+            writer = BodyWriter.until_close()
+            self._upgraded = True
+            self._keepalive = False
+        elif status in _NO_BODY_STATUS or method == "HEAD":
+            writer = BodyWriter.no_body()
+        else:
+            writer = self._choose_writer(resp, request)
+        if self._settings.update_response_headers:
+            # our own fields: valid by construction, so set without the checks insert() makes
+            headers._put(b"date", b"Date", get_cached_date())
+            if not self._upgraded:
+                connection = _KEEP_ALIVE if self._keepalive else _CLOSE
+                headers._put(b"connection", b"Connection", connection)
+        self._response = resp
+        self._writer = writer
+        return resp.to_h1_wire()
+
+    async def _respond(self, resp: ResponseHeader, body: bytes | bytearray) -> Stream | None:
+        # write_response_header(resp), write_response_body(body, end=True) and finish() in one
+        # step and one write: what `HttpServer` does with every whole response.
+        if resp.status < 200:
+            await self.write_response_header(resp)
+            await self.write_response_body(body, True)
+            return await self.finish()
+        wire = self._start_response(resp)
+        writer = self._writer
+        assert writer is not None
+        stream = self._stream
+        size = len(body)
+        if writer.mode == "length" and writer.length == size:
+            # The usual: the body is exactly Content-Length. Head and body in one write.
+            writer.bytes_written = size
+            writer.finished = True
+            self.body_bytes_sent += size
+            if size <= _JOIN_LIMIT:
+                stream.write(wire + body)
+            else:
+                stream.writelines([wire, body])
+        else:
+            self._pending = wire
+            parts = writer.frame(body)
+            self.body_bytes_sent += writer.bytes_written
+            if not writer.finished:
+                try:
+                    parts += writer.finish()
+                except Error:
+                    self._keepalive = False
+                    self._flush(parts)
+                    raise
+            self._flush(parts)
+        # A transport stream tells whether drain() would wait: skip the call when it would not.
+        if stream.__class__ is not TransportStream or stream.write_paused:
+            await self._drain()
+        # _end() inlined: the stream back for the next request, or None
+        self._finished = True
+        parser = self._parser
+        if not self._keepalive or self._upgraded or parser.state != "done":
+            self._keepalive = False
+            return None
+        leftover = parser.take_leftover()
+        if leftover:
+            stream.unread(leftover)
+        return stream
+
     def _choose_writer(self, resp: ResponseHeader, request: RequestHeader | None) -> BodyWriter:
         headers = resp.headers
-        te = headers.get_all(b"transfer-encoding")
+        keys = headers._keys  # lowercase names: plain list lookups, no name conversion
+        te = headers.get_all(b"transfer-encoding") if b"transfer-encoding" in keys else None
         if te:
             headers.remove(b"content-length")
             last = b",".join(te).rsplit(b",", 1)[-1].strip(b" \t").lower()
@@ -308,8 +389,8 @@ class HttpSession:
                 return BodyWriter.chunked()
             self._keepalive = False
             return BodyWriter.until_close()
-        length = headers.get(b"content-length")
-        if length is not None:
+        if b"content-length" in keys:
+            length = headers._parts[4 * keys.index(b"content-length") + 2]  # the first one
             if not length.isdigit() or not length.isascii():
                 raise Error(
                     ErrorType.InvalidHTTPHeader,
@@ -437,6 +518,15 @@ class HttpSession:
         """Our own address for this connection, from the stream digest."""
         return self._stream.digest.local_addr
 
+    def set_read_timeout(self, seconds: float | None) -> None:
+        """Limit each wait for request body bytes to `seconds` (None: no limit), this session."""
+        self._settings = dataclasses.replace(self._settings, read_timeout=seconds)
+
+    def set_write_timeout(self, seconds: float | None) -> None:
+        """Limit each wait for a slow client to take the response to `seconds` (None: no
+        limit), for this session only."""
+        self._settings = dataclasses.replace(self._settings, write_timeout=seconds)
+
     def set_keepalive(self, seconds: float | None) -> None:
         """None: close the connection after this response. A number: allow reuse, and wait that
         long (0: without limit) for the next request. A client's `Connection: close` wins."""
@@ -486,11 +576,18 @@ class HttpSession:
                 await self._drain()
             except Error:
                 return None
+        return self._end()
+
+    def _end(self) -> Stream | None:
+        # finish() once the response is complete: the stream if it can carry another request
+        self._finished = True
         if self._upgraded or self._parser.state != "done":
             self._keepalive = False
         if not self._keepalive:
             return None
-        self._stream.unread(self._parser.take_leftover())
+        leftover = self._parser.take_leftover()
+        if leftover:
+            self._stream.unread(leftover)
         return self._stream
 
     def __repr__(self) -> str:
