@@ -15,12 +15,13 @@ SUBMODULES = {
     "lb": "pingora_load_balancing",
     "limits": "pingora_limits",
     "memory_cache": "pingora_memory_cache",
+    "proxy": "pingora_proxy",
     "timeout": "pingora_timeout",
 }
 
 
 def test_meta_package_public_names() -> None:
-    assert set(pingora.__all__) == {"__version__", *SUBMODULES}
+    assert set(pingora.__all__) == {"__version__", "prelude", *SUBMODULES}
 
 
 @pytest.mark.parametrize(("submodule", "package"), sorted(SUBMODULES.items()))
@@ -37,3 +38,19 @@ def test_all_packages_share_the_version() -> None:
     for package in SUBMODULES.values():
         module = importlib.import_module(package)
         assert getattr(module, "__version__", pingora.__version__) == pingora.__version__
+
+
+PRELUDE = {
+    "Backend", "Consistent", "Error", "ErrorSource", "ErrorType", "FNVHash", "FailToProxy",
+    "HttpHealthCheck", "HttpPeer", "LeastConnections", "LoadBalancer", "Opt", "PeerOptions",
+    "ProxyHttp", "Random", "RequestHeader", "ResponseHeader", "RoundRobin", "Server",
+    "ServerConf", "Session", "TcpHealthCheck", "background_service", "http_proxy_service",
+}
+
+
+def test_prelude_has_what_the_quick_start_needs() -> None:
+    from pingora import prelude
+
+    assert set(prelude.__all__) == PRELUDE
+    for name in PRELUDE:
+        assert getattr(prelude, name) is not None
