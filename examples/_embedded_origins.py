@@ -96,9 +96,8 @@ class Announce(BackgroundService):
         lines = [f"listening on http://{address}"]
         for label, lb in self.clusters.items():
             backends = lb.backends
-            states = [
-                f"{b.addr} ({'up' if backends.ready(b) else 'down'})" for b in backends.get_backend()
-            ]
+            states = [f"{b.addr} ({'up' if backends.ready(b) else 'down'})"
+                      for b in backends.get_backend()]
             lines.append(f"{label}: {', '.join(states)}")
         here = address.replace("0.0.0.0:", "127.0.0.1:", 1)
         lines.extend(f"try: curl -i http://{here}{path}" for path in self.paths)

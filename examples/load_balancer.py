@@ -20,6 +20,7 @@ import logging
 from dataclasses import dataclass
 
 from _embedded_origins import Announce, OriginAddresses, add_origins, dead_address
+
 from pingora_core.errors import Error, ErrorType
 from pingora_core.server import Opt, Server
 from pingora_core.services import background_service
@@ -83,10 +84,15 @@ def main() -> None:
 
     server = Server(Opt.from_args(args))
     server.bootstrap()
+    # Fixed addresses could go straight to `LoadBalancer.try_from_iter([...])`; the local
+    # origins get their ports only once bound, so the load balancer discovers them at start.
     discovery: ServiceDiscovery
     if args.upstreams:
         origins = []
-        discovery = Static.from_addresses(args.upstreams)
+        try:
+            discovery = Static.from_addresses(args.upstreams)
+        except ValueError as exc:
+            parser.error(str(exc))
     else:
         origins = add_origins(server, ["origin 1", "origin 2"])
         discovery = OriginAddresses(origins, extra=[dead_address()])

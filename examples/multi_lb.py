@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 
 from _embedded_origins import Announce, OriginAddresses, add_origins, dead_address
+
 from pingora_core.errors import Error, ErrorType
 from pingora_core.server import Opt, Server
 from pingora_core.services import ServiceHandle, background_service
@@ -60,7 +61,8 @@ class Router(ProxyHttp[None]):
 def build_cluster(
     server: Server, name: str, given: list[str] | None
 ) -> tuple[LoadBalancer, ServiceHandle]:
-    """A health-checked round robin over `given`, or over local origins and a dead address."""
+    """A health-checked round robin over `given`, or over local origins and a dead address;
+    a bad address raises ValueError."""
     discovery: ServiceDiscovery
     origins = []
     if given:
@@ -87,8 +89,11 @@ def main() -> None:
 
     server = Server(Opt.from_args(args))
     server.bootstrap()
-    api, api_health = build_cluster(server, "api", args.api)
-    web, web_health = build_cluster(server, "web", args.web)
+    try:
+        api, api_health = build_cluster(server, "api", args.api)
+        web, web_health = build_cluster(server, "web", args.web)
+    except ValueError as exc:
+        parser.error(str(exc))
 
     proxy = http_proxy_service(server.configuration, Router(api, web))
     proxy.add_tcp(args.listen)

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 STAMP_NAME = ".pingora-setup-stamp"
 REQUIREMENTS = ROOT / "tools" / "requirements-dev.txt"
-MAIN_JOB = ROOT / "examples" / "demo.py"
+MAIN_JOB = ROOT / "examples" / "load_balancer.py"
 
 
 def package_dirs() -> list[Path]:

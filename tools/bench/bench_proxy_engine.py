@@ -6,7 +6,8 @@ the same wrk settings (`wrk -t1 -c50 -d8s` by default): nginx (`proxy_pass` with
 `keepalive` pool), then ours (`http_proxy_service` with a `ProxyHttp` whose only phase is
 `upstream_peer`; event loop "auto": uvloop when installed) with the default downstream modules
 (response compression present, off) and without modules. Prints requests/s and the ratio to
-nginx. Target: >= 0.5x nginx.
+nginx, and each proxy's CPU time per request (from /proc: a figure that stays meaningful
+when other work shares the machine). Target: >= 0.5x nginx.
 
     python tools/bench/bench_proxy_engine.py [--duration 8] [--connections 50]
         [--profile OUT.pstats]
@@ -164,16 +165,29 @@ def check_hello(port: int) -> None:
         raise RuntimeError(f"unexpected response from 127.0.0.1:{port}: {data!r}")
 
 
-def run_wrk(port: int, duration: int, connections: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+Result = tuple[float, float]  # (requests/s, CPU microseconds per request)
+
+
+def run_wrk(port: int, duration: int, connections: int, pid: int) -> Result:
     cmd = [WRK, "-t1", f"-c{connections}", f"-d{duration}s", f"http://127.0.0.1:{port}/"]
+    before = cpu_seconds(pid)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30, check=True)
+    used = cpu_seconds(pid) - before
     match = re.search(r"Requests/sec:\s+([\d.]+)", out.stdout)
-    if match is None:
+    total = re.search(r"(\d+) requests in", out.stdout)
+    if match is None or total is None:
         raise RuntimeError(f"no Requests/sec in wrk output:\n{out.stdout}\n{out.stderr}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", out.stdout)
     if errors:
         print(f"  wrk reported: {errors.group(0)}", file=sys.stderr)
-    return float(match.group(1))
+    return float(match.group(1)), used / max(int(total.group(1)), 1) * 1e6
 
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> None:
@@ -198,20 +212,20 @@ def start_nginx(prefix: str, body: str, port: int) -> subprocess.Popen[bytes]:
     return proc
 
 
-def bench_nginx_proxy(origin: int, duration: int, connections: int) -> float:
+def bench_nginx_proxy(origin: int, duration: int, connections: int) -> Result:
     with tempfile.TemporaryDirectory(prefix="bench-nginx-proxy-") as prefix:
         port = free_port()
         proc = start_nginx(prefix, PROXY_BODY.format(port=port, origin=origin), port)
         try:
             check_hello(port)
-            return run_wrk(port, duration, connections)
+            return run_wrk(port, duration, connections, proc.pid)
         finally:
             stop(proc, signal.SIGQUIT)
 
 
 def bench_ours(
     origin: int, duration: int, connections: int, *, bare: bool, profile: str | None
-) -> float:
+) -> Result:
     port = free_port()
     cmd = [sys.executable, __file__, "--serve", str(port), "--origin", str(origin)]
     if bare:
@@ -222,7 +236,7 @@ def bench_ours(
     try:
         wait_listening(port, proc)
         check_hello(port)
-        return run_wrk(port, duration, connections)
+        return run_wrk(port, duration, connections, proc.pid)
     finally:
         stop(proc)
 
@@ -262,9 +276,9 @@ def main() -> None:
             ]
         finally:
             stop(origin_proc, signal.SIGQUIT)
-    print(f"{'proxy':<28}{'requests/s':>14}{'x nginx':>10}")
-    for name, rps in rows:
-        print(f"{name:<28}{rps:>14,.0f}{rps / nginx:>10.2f}")
+    print(f"{'proxy':<28}{'requests/s':>12}{'x nginx':>9}{'CPU us/req':>12}{'x nginx':>9}")
+    for name, (rps, cpu) in rows:
+        print(f"{name:<28}{rps:>12,.0f}{rps / nginx[0]:>9.2f}{cpu:>12.1f}{nginx[1] / cpu:>9.2f}")
     if args.profile:
         print(f"profile of our default run: {args.profile}")
 

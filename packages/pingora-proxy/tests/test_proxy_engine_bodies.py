@@ -332,3 +332,37 @@ async def test_head_requests_get_no_body() -> None:
     assert resp.header("Content-Length") == "100"
     assert after.status == 200
     assert client.connections == 1
+
+
+async def test_a_client_gone_mid_upload_fails_the_request_once() -> None:
+    seen = asyncio.Event()
+
+    class Waits(ServerApp):
+        async def process_new(self, stream: Stream, shutdown: ShutdownWatch) -> Stream | None:
+            while await stream.read():  # takes whatever comes until the proxy gives up
+                seen.set()
+            return None
+
+    class Logs(Bodies):
+        logged: list[object]
+
+        async def logging(self, session: Session, error: object, ctx: None) -> None:
+            self.logged.append(error)
+
+    async with InMemoryUpstream(Waits()) as upstream:
+        app = Logs(upstream.peer())
+        app.logged = []
+        async with ProxyTestClient(app) as client:
+            stream = await client.open_connection()
+            stream.write(b"POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n")
+            stream.write(b"x" * 1000)
+            await seen.wait()
+            stream.abort()  # the client goes away with the upload unfinished
+            for _ in range(100):
+                if app.logged:
+                    break
+                await asyncio.sleep(0)
+    assert len(app.logged) == 1
+    error = app.logged[0]
+    assert isinstance(error, Exception)
+    assert "Downstream" in str(error)

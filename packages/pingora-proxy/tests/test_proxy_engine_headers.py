@@ -154,3 +154,36 @@ async def test_an_http10_request_goes_upstream_as_http11() -> None:
         resp = await client.request("GET", "/", [("Host", "h")], version="HTTP/1.0")
     assert origin.head.startswith(b"GET / HTTP/1.1\r\n")
     assert resp.status == 200
+
+
+class OldOrigin(ServerApp):
+    """Answers in HTTP/1.0 with a body delimited by the close of the connection."""
+
+    async def process_new(self, stream: Stream, shutdown: ShutdownWatch) -> Stream | None:
+        try:
+            await read_head(stream)
+        except EOFError:
+            return None
+        stream.write(b"HTTP/1.0 200 OK\r\nX-Old: 1\r\n\r\nuntil close")
+        await stream.close()
+        return None
+
+
+async def test_an_http10_close_delimited_response_is_rechunked_for_the_client() -> None:
+    async with (
+        InMemoryUpstream(OldOrigin()) as upstream,
+        ProxyTestClient(Plain(upstream.peer())) as client,
+    ):
+        stream = await client.open_connection()
+        stream.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        head, rest = await read_head(stream)
+        while not rest.endswith(b"0\r\n\r\n"):
+            rest += await stream.read()
+        await stream.close()
+        again = await client.get("/")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"Transfer-Encoding: chunked" in head
+    assert b"Connection: keep-alive" in head
+    assert rest == b"B\r\nuntil close\r\n0\r\n\r\n"
+    assert again.body == b"until close"
+    assert again.header("X-Old") == "1"

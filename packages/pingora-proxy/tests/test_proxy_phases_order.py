@@ -343,3 +343,39 @@ async def test_phases_not_overridden_are_skipped_and_sync_overrides_accepted() -
             resp = await client.post("/x", b"body")
     assert resp.status == 200
     assert resp.body == b"echo:body"
+
+
+async def test_a_cancelled_request_is_still_logged_once() -> None:
+    import asyncio
+
+    from pingora_core.apps import ServerApp
+    from pingora_core.protocols.l4 import Stream
+    from pingora_core.server import ShutdownTrigger, ShutdownWatch
+    from pingora_core.testing import memory_stream_pair
+
+    arrived = asyncio.Event()
+
+    class Silent(ServerApp):
+        async def process_new(self, stream: Stream, shutdown: ShutdownWatch) -> Stream | None:
+            await stream.read()
+            arrived.set()
+            await asyncio.Event().wait()  # never answers
+            return None
+
+    async with InMemoryUpstream(Silent()) as upstream:
+        app = Recorder(upstream.peer())
+        proxy = HttpProxy(app)
+        client, server = memory_stream_pair()
+        task = asyncio.get_running_loop().create_task(
+            proxy.process_new(server, ShutdownTrigger().watch)
+        )
+        client.write(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        await arrived.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await proxy.cleanup()
+    assert app.calls.count("logging") == 1
+    error = app.logged[0]
+    assert error is not None
+    assert error.etype == ErrorType.InternalError

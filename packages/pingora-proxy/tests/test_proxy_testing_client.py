@@ -103,3 +103,20 @@ async def test_bad_input_is_refused() -> None:
         proxy = HttpProxy(AddHeader(upstream.peer()))
         with pytest.raises(TypeError, match="for a ProxyHttp"):
             ProxyTestClient(proxy, allow_connect=True)
+
+
+async def test_a_failing_upstream_app_is_raised_when_the_upstream_closes() -> None:
+    from pingora_core.apps import ServerApp
+    from pingora_core.protocols.l4 import Stream
+    from pingora_core.server import ShutdownWatch
+
+    class Broken(ServerApp):
+        async def process_new(self, stream: Stream, shutdown: ShutdownWatch) -> Stream | None:
+            raise RuntimeError("a bug in the upstream under test")
+
+    upstream = InMemoryUpstream(Broken())
+    statuses = []
+    with pytest.raises(RuntimeError, match="bug in the upstream"):
+        async with upstream, ProxyTestClient(AddHeader(upstream.peer())) as client:
+            statuses.append((await client.get("/")).status)
+    assert statuses == [502]

@@ -14,6 +14,7 @@ upstream session is pooled after a clean exchange and closed otherwise, before r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import TYPE_CHECKING, Any, Final
 
 from pingora_core.errors import Error, ErrorSource
@@ -69,7 +70,8 @@ class _Pump:
             self.failed = as_error(exc)
             # Make the response side fail now rather than wait for an upstream that will not
             # answer a request it never got whole.
-            self.up.stream.abort()
+            with contextlib.suppress(Error):
+                self.up.stream.abort()
             if self.session.response_written is not None:
                 self.session.downstream_session.stream.abort()
 

@@ -59,6 +59,8 @@ async def forward_response(
     upgraded = status == 101
     headers = resp.headers
     strip_hop_by_hop(headers, upgraded)
+    if resp.version != "HTTP/1.1":
+        resp.set_version("HTTP/1.1")  # we speak HTTP/1.1 to the client, whatever the upstream
     if session.req_header.version == "HTTP/1.0" and b"transfer-encoding" in headers:
         headers.remove(b"transfer-encoding")  # an HTTP/1.0 client gets the body until close
     if hooks.upstream_response_filter is not None:

@@ -3,8 +3,10 @@
 The awaitable is stepped once by hand first. If it finishes without suspending, its result comes
 back and no timer was ever made. Only when it suspends is the deadline filed in the loop's timer
 wheel, and the awaitable is then driven through to the end by `_drive`, which forwards what it
-yields to the task and what the task sends or throws back. When the slot fires, the task is
-cancelled; `_drive` turns that cancellation (and only that one) into `Elapsed`.
+yields to the task and what the task sends or throws back. The loop is taken from the future
+the awaitable waits on (asking for the running loop costs a getpid() call each time). When the
+slot fires, the task is cancelled; `_drive` turns that cancellation (and only that one) into
+`Elapsed`.
 
 This module must not create loop timers itself: deadlines go through `_wheel` only.
 """

@@ -86,6 +86,8 @@ class InMemoryUpstream(L4Connector):
     `max_buffer` bounds each direction's unread bytes (backpressure). `connections` counts the
     connections opened; `fail_connects` makes that many next connects fail (ConnectRefused,
     retryable) before they succeed again. Use `async with` (or `aclose()`) to stop serving.
+    A connection failing (reset, closed) just ends; any other exception the serving app raises
+    is raised again by `aclose()`, so a test sees it.
     """
 
     def __init__(
@@ -108,6 +110,7 @@ class InMemoryUpstream(L4Connector):
         self.fail_connects = 0
         self._trigger = ShutdownTrigger()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._failures: list[BaseException] = []
         HttpPeer(address)  # a bad address fails here, not at the first request
 
     def peer(self, **options: Any) -> HttpPeer:
@@ -133,6 +136,10 @@ class InMemoryUpstream(L4Connector):
             current: Stream | None = stream
             while current is not None:
                 current = await self.app.process_new(current, self._trigger.watch)
+        except Error:
+            pass  # the connection failed: the proxy reset or closed it
+        except Exception as exc:
+            self._failures.append(exc)
         finally:
             with contextlib.suppress(Error):
                 await stream.close()
@@ -146,6 +153,8 @@ class InMemoryUpstream(L4Connector):
         if tasks:
             await asyncio.wait(tasks)
         await self.app.cleanup()
+        if self._failures:
+            raise self._failures[0]
 
     async def __aenter__(self) -> Self:
         return self

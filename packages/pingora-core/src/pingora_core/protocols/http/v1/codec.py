@@ -5,8 +5,10 @@
 (llhttp, the `speedups` extra), chosen by `select_h1_backend("auto"|"h11"|"httptools")` or the
 `PINGORA_H1_BACKEND` environment variable ("auto" prefers httptools when installed). Our rules
 (`rules.py`) run around either backend, and when httptools refuses a head the h11 reference
-decides the answer, so both backends give the same verdict. The body is framed by our own
-`BodyReader`. One parser reads one request; bytes after it stay in `leftover`.
+decides the answer, so both backends give the same verdict. A head in the common shape
+(`rules.simple_head`) skips the separate checks and only has its fields read by the backend.
+The body is framed by our own `BodyReader` (a body-less request needs none). One parser reads
+one request; bytes after it stay in `leftover`.
 """
 
 from __future__ import annotations

@@ -48,19 +48,20 @@ class _Collector:
 
 class _FieldCollector:
     """The least llhttp must report for a head already checked by `rules.simple_head`: its
-    fields, and whether the message ended with it."""
+    fields, and whether the message ended with it.
 
-    __slots__ = ("ended", "names", "parser", "values")
+    llhttp hands each field straight to a dict's `__setitem__` (C, no Python frame per field).
+    A dict keeps one value per name, so a head whose fields did not all land in it (a name
+    sent twice in the same spelling) is read again by `_Collector`.
+    """
+
+    __slots__ = ("ended", "fields", "on_header", "parser")
 
     def __init__(self) -> None:
-        self.names: list[bytes] = []
-        self.values: list[bytes] = []
+        self.fields: dict[bytes, bytes] = {}
+        self.on_header = self.fields.__setitem__
         self.ended = False
         self.parser = HttpRequestParser(self)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.names.append(name)
-        self.values.append(value)
 
     def on_message_complete(self) -> None:
         self.ended = True
@@ -110,19 +111,23 @@ def head_fields_httptools(head: bytes) -> HeadFields:
     The regex vouches for the request line and for the head being whole, so only the fields
     are collected (no target, no version: fewer callbacks).
     """
-    fields = _field_pool.pop() if _field_pool else _FieldCollector()
-    names: list[bytes] = []
-    values: list[bytes] = []
-    fields.names = names
-    fields.values = values
-    fields.ended = False
-    parser = fields.parser
+    collector = _field_pool.pop() if _field_pool else _FieldCollector()
+    fields = collector.fields
+    fields.clear()
+    collector.ended = False
+    parser = collector.parser
+    reuse = True
     try:
         parser.feed_data(head)
     except HttpParserUpgrade:
-        return names, values  # the head was fine; the parser stays paused (not reused)
+        reuse = False  # the head was fine; the parser stays paused
     except HttpParserError as exc:
         raise BackendReject(f"httptools: {exc}") from None
-    if fields.ended and parser.should_keep_alive() and len(_field_pool) < _POOL_SIZE:
-        _field_pool.append(fields)  # at its start state again: good for the next head
+    if len(fields) != head.count(b"\r\n") - 2:  # one line per field between the line and the end
+        _, _, _, names, values = parse_head_httptools(head)  # a name came twice: keep them all
+    else:
+        names = list(fields)
+        values = list(fields.values())
+    if reuse and collector.ended and parser.should_keep_alive() and len(_field_pool) < _POOL_SIZE:
+        _field_pool.append(collector)  # at its start state again: good for the next head
     return names, values

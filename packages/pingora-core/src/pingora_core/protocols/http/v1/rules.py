@@ -6,6 +6,11 @@ extracted (version, names, values, Host, Content-Length, Transfer-Encoding, Conn
 decides the body framing. `naive_split` is the plain reading of a head that passed
 `check_head`; it lets the rules speak even when a backend refused the head, so both backends
 answer with the same status. Every refusal is a `HeadError` carrying the status to answer.
+
+Fast path: `simple_head` matches the common head whole with one regex that implies every check
+of `check_head` and every name/value check of `build_head`; such a head only needs its fields
+from the backend and goes through `build_simple_head`, which must answer exactly as
+`build_head` would (the tests compare the two on generated heads).
 """
 
 from __future__ import annotations

@@ -47,7 +47,6 @@ class HttpSession:
 
     __slots__ = (
         "_continue_sent",
-        "auto_continue",
         "_events",
         "_finished",
         "_head",
@@ -61,6 +60,7 @@ class HttpSession:
         "_trailers",
         "_upgraded",
         "_writer",
+        "auto_continue",
         "body_bytes_read",
         "body_bytes_sent",
     )
@@ -506,6 +506,12 @@ class HttpSession:
     @property
     def stream(self) -> Stream:
         """The underlying stream (after an upgrade, the raw connection)."""
+        preread = self._preread
+        if preread:
+            # bytes the caller read ahead for read_request(): whoever reads the stream itself
+            # instead gets them first, as if they had never been taken out
+            self._preread = b""
+            self._stream.unread(preread)
         return self._stream
 
     @property
