@@ -26,20 +26,20 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pingora_core.apps.http_server import HttpServer, ServeHttp
-from pingora_core.errors import Error
-from pingora_core.protocols.http.v1.server import HttpSession
-from pingora_core.server import Opt, Server, ShutdownWatch
-from pingora_core.services import (
-    BackgroundService,
-    ReadyNotifier,
-    Service,
-    ServiceHandle,
-    background_service,
+from _embedded_origins import (
+    Origins,
+    TextOrigin,
+    example_parser,
+    fixed_address,
+    run_proxy_example,
+    setup_logging,
+    start_server,
 )
+
+from pingora_core.errors import Error
 from pingora_core.upstreams import HttpPeer, PeerOptions
 from pingora_http import ResponseHeader
-from pingora_proxy import ProxyHttp, Session, http_proxy_service
+from pingora_proxy import ProxyHttp, Session
 
 log = logging.getLogger("backoff_retry")
 
@@ -90,34 +90,6 @@ class BackoffRetryProxy(ProxyHttp[RetryCtx]):
         return f"BackoffRetryProxy(peers={len(self.peers)}, max_sleep={self.max_sleep})"
 
 
-class HelloOrigin(ServeHttp):
-    """The embedded (alive) origin."""
-
-    async def response(self, session: HttpSession) -> tuple[ResponseHeader, bytes]:
-        while await session.read_request_body() is not None:
-            pass
-        header = ResponseHeader(200)
-        header.append_header("Content-Type", "text/plain")
-        return header, b"hello from the origin that is up\n"
-
-
-class Announce(BackgroundService):
-    """Prints where the proxy listens once it is bound."""
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-
-    async def start(self, shutdown: ShutdownWatch) -> None:
-        for address in self.service.bound_addresses():
-            print(f"listening on {address}", flush=True)
-
-    async def start_with_ready_notifier(
-        self, shutdown: ShutdownWatch, ready: ReadyNotifier
-    ) -> None:
-        await self.start(shutdown)
-        ready.notify_ready()
-
-
 def refusing_address() -> tuple[str, socket.socket]:
     """A loopback address that refuses connections: bound (so no one else gets the port) but
     never listening. Keep the socket open as long as the address is used."""
@@ -134,55 +106,29 @@ def seconds(text: str) -> float:
     return value
 
 
-def fixed_address(address: str) -> Callable[[], str]:
-    return lambda: address
-
-
-def bound_address(service: Service) -> Callable[[], str]:
-    """The address `service` got once bound (it is started before the proxy)."""
-    return lambda: service.bound_addresses()[0]
-
-
 def main() -> None:
-    parser = Opt.parser("backoff_retry")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=6195)
-    parser.add_argument("--upstream", help="host:port of the origin that is up (default: embedded)")
+    parser = example_parser(
+        "backoff_retry", 6195, "host:port of the origin that is up (default: embedded)"
+    )
     parser.add_argument("--dead", help="host:port tried first (default: a refusing local port)")
     parser.add_argument("--max-sleep", type=seconds, default=10.0, help="longest backoff sleep")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING, format="%(name)s %(levelname)s %(message)s")
-    log.setLevel(logging.INFO)
+    setup_logging(verbose=log)
 
-    server = Server(Opt.from_args(args))
-    server.bootstrap()
+    server = start_server(args)
     reserved: socket.socket | None = None
     if args.dead:
         dead = args.dead
     else:
         dead, reserved = refusing_address()
-    origin_handle: ServiceHandle | None = None
-    if args.upstream:
-        alive = fixed_address(args.upstream)
-    else:
-        origin = Service("origin", HttpServer(HelloOrigin()))
-        origin.add_tcp("127.0.0.1:0")
-        origin_handle = server.add_service(origin)
-        alive = bound_address(origin)
-
+    origins = Origins(server)
+    alive = origins.http(args.upstream, "origin", TextOrigin("hello from the origin that is up\n"))
     app = BackoffRetryProxy([fixed_address(dead), alive], max_sleep=args.max_sleep)
-    proxy = http_proxy_service(server.configuration, app, name="backoff retry")
-    proxy.add_tcp(f"{args.host}:{args.port}")
-    handle = server.add_service(proxy)
-    if origin_handle is not None:
-        handle.add_dependency(origin_handle)
-    server.add_service(background_service("announce", Announce(proxy))).add_dependency(handle)
     try:
-        server.run_forever()
+        run_proxy_example(server, app, args, name="backoff retry", origins=origins)
     finally:
         if reserved is not None:
             reserved.close()
-
 
 if __name__ == "__main__":
     main()

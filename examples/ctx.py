@@ -22,19 +22,18 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pingora_core.apps.http_server import HttpServer, ServeHttp
-from pingora_core.protocols.http.v1.server import HttpSession
-from pingora_core.server import Opt, Server, ShutdownWatch
-from pingora_core.services import (
-    BackgroundService,
-    ReadyNotifier,
-    Service,
-    ServiceHandle,
-    background_service,
+from _embedded_origins import (
+    Origins,
+    TextOrigin,
+    example_parser,
+    run_proxy_example,
+    setup_logging,
+    start_server,
 )
+
 from pingora_core.upstreams import HttpPeer
 from pingora_http import ResponseHeader
-from pingora_proxy import ProxyHttp, Session, http_proxy_service
+from pingora_proxy import ProxyHttp, Session
 
 log = logging.getLogger("ctx")
 
@@ -88,76 +87,21 @@ class MyProxy(ProxyHttp[MyCtx]):
         return f"MyProxy(requests={self.req_counter}, beta={self.beta_counter})"
 
 
-class NamedOrigin(ServeHttp):
-    """The embedded origin: says its name and the path asked for."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    async def response(self, session: HttpSession) -> tuple[ResponseHeader, bytes]:
-        while await session.read_request_body() is not None:
-            pass
-        header = ResponseHeader(200)
-        header.append_header("Content-Type", "text/plain")
-        path = session.req_header.path
-        return header, f"hello from the {self.name} origin, path {path}\n".encode()
-
-
-class Announce(BackgroundService):
-    """Prints where the proxy listens once it is bound."""
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-
-    async def start(self, shutdown: ShutdownWatch) -> None:
-        for address in self.service.bound_addresses():
-            print(f"listening on {address}", flush=True)
-
-    async def start_with_ready_notifier(
-        self, shutdown: ShutdownWatch, ready: ReadyNotifier
-    ) -> None:
-        await self.start(shutdown)
-        ready.notify_ready()
-
-
-def fixed_address(address: str) -> Callable[[], str]:
-    return lambda: address
-
-
-def bound_address(service: Service) -> Callable[[], str]:
-    """The address `service` got once bound (it is started before the proxy)."""
-    return lambda: service.bound_addresses()[0]
-
-
 def main() -> None:
-    parser = Opt.parser("ctx")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=6190)
-    parser.add_argument("--upstream", help="host:port of the origin (default: an embedded one)")
+    parser = example_parser("ctx", 6190, "host:port of the origin (default: an embedded one)")
     parser.add_argument("--beta-upstream", help="host:port of the beta users' origin")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging()
 
-    server = Server(Opt.from_args(args))
-    server.bootstrap()
-    origins: list[ServiceHandle] = []
-    addresses: list[Callable[[], str]] = []
-    for name, given in (("main", args.upstream), ("beta", args.beta_upstream or args.upstream)):
-        if given:
-            addresses.append(fixed_address(given))
-            continue
-        origin = Service(f"{name} origin", HttpServer(NamedOrigin(name)))
-        origin.add_tcp("127.0.0.1:0")
-        origins.append(server.add_service(origin))
-        addresses.append(bound_address(origin))
-
-    proxy = http_proxy_service(server.configuration, MyProxy(*addresses), name="ctx proxy")
-    proxy.add_tcp(f"{args.host}:{args.port}")
-    handle = server.add_service(proxy)
-    for origin_handle in origins:
-        handle.add_dependency(origin_handle)
-    server.add_service(background_service("announce", Announce(proxy))).add_dependency(handle)
-    server.run_forever()
+    server = start_server(args)
+    origins = Origins(server)
+    text = "hello from the {name} origin, path {{path}}\n"
+    main_origin = origins.http(args.upstream, "main origin", TextOrigin(text.format(name="main")))
+    beta_origin = origins.http(
+        args.beta_upstream or args.upstream, "beta origin", TextOrigin(text.format(name="beta"))
+    )
+    app = MyProxy(main_origin, beta_origin)
+    run_proxy_example(server, app, args, name="ctx proxy", origins=origins)
 
 
 if __name__ == "__main__":

@@ -25,20 +25,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from pingora_core.apps.http_server import HttpServer, ServeHttp
-from pingora_core.errors import Error
-from pingora_core.protocols.http.v1.server import HttpSession
-from pingora_core.server import Opt, Server, ShutdownWatch
-from pingora_core.services import (
-    BackgroundService,
-    ReadyNotifier,
-    Service,
-    ServiceHandle,
-    background_service,
+from _embedded_origins import (
+    Origins,
+    TextOrigin,
+    example_parser,
+    run_proxy_example,
+    setup_logging,
+    start_server,
 )
+
+from pingora_core.errors import Error
 from pingora_core.upstreams import HttpPeer
 from pingora_http import RequestHeader, ResponseHeader
-from pingora_proxy import ProxyHttp, Session, http_proxy_service
+from pingora_proxy import ProxyHttp, Session
 
 log = logging.getLogger("gateway")
 
@@ -88,81 +87,26 @@ class MyGateway(ProxyHttp[None]):
         return f"MyGateway(requests={self.req_metric})"
 
 
-class NamedOrigin(ServeHttp):
-    """An embedded origin that announces itself the way public servers do."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    async def response(self, session: HttpSession) -> tuple[ResponseHeader, bytes]:
-        while await session.read_request_body() is not None:
-            pass
-        header = ResponseHeader(200)
-        header.append_header("Content-Type", "text/plain")
-        header.append_header("Server", "embedded-origin")
-        header.append_header("alt-svc", 'h3=":443"; ma=86400')
-        path = session.req_header.path
-        return header, f"hello from the {self.name} origin, path {path}\n".encode()
-
-
-class Announce(BackgroundService):
-    """Prints where the gateway listens once it is bound."""
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-
-    async def start(self, shutdown: ShutdownWatch) -> None:
-        for address in self.service.bound_addresses():
-            print(f"listening on {address}", flush=True)
-
-    async def start_with_ready_notifier(
-        self, shutdown: ShutdownWatch, ready: ReadyNotifier
-    ) -> None:
-        await self.start(shutdown)
-        ready.notify_ready()
-
-
-def fixed_address(address: str) -> Callable[[], str]:
-    return lambda: address
-
-
-def bound_address(service: Service) -> Callable[[], str]:
-    """The address `service` got once bound (it is started before the gateway)."""
-    return lambda: service.bound_addresses()[0]
-
-
 def main() -> None:
-    parser = Opt.parser("gateway")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=6191)
-    parser.add_argument("--upstream", help="host:port of the default origin (default: embedded)")
+    parser = example_parser("gateway", 6191, "host:port of the default origin (default: embedded)")
     parser.add_argument("--family-upstream", help="host:port of the /family origin")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING, format="%(name)s %(levelname)s %(message)s")
-    log.setLevel(logging.INFO)
+    setup_logging(verbose=log)
 
-    server = Server(Opt.from_args(args))
-    server.bootstrap()
-    origins: list[ServiceHandle] = []
-    addresses: list[Callable[[], str]] = []
-    given_family = args.family_upstream or args.upstream
-    for name, given in (("default", args.upstream), ("family", given_family)):
-        if given:
-            addresses.append(fixed_address(given))
-            continue
-        origin = Service(f"{name} origin", HttpServer(NamedOrigin(name)))
-        origin.add_tcp("127.0.0.1:0")
-        origins.append(server.add_service(origin))
-        addresses.append(bound_address(origin))
-
-    gateway = http_proxy_service(server.configuration, MyGateway(*addresses), name="gateway")
-    gateway.add_tcp(f"{args.host}:{args.port}")
-    handle = server.add_service(gateway)
-    for origin_handle in origins:
-        handle.add_dependency(origin_handle)
-    server.add_service(background_service("announce", Announce(gateway))).add_dependency(handle)
-    server.run_forever()
-
+    server = start_server(args)
+    origins = Origins(server)
+    # the embedded origins announce themselves the way public servers do
+    headers = [("Server", "embedded-origin"), ("alt-svc", 'h3=":443"; ma=86400')]
+    text = "hello from the {name} origin, path {{path}}\n"
+    default = origins.http(
+        args.upstream, "default origin", TextOrigin(text.format(name="default"), headers)
+    )
+    family = origins.http(
+        args.family_upstream or args.upstream,
+        "family origin",
+        TextOrigin(text.format(name="family"), headers),
+    )
+    run_proxy_example(server, MyGateway(default, family), args, name="gateway", origins=origins)
 
 if __name__ == "__main__":
     main()

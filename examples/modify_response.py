@@ -24,21 +24,20 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import yaml
+from _embedded_origins import (
+    Origins,
+    example_parser,
+    run_proxy_example,
+    setup_logging,
+    start_server,
+)
 
-from pingora_core.apps.http_server import HttpServer, ServeHttp
+from pingora_core.apps.http_server import ServeHttp
 from pingora_core.errors import Error, ErrorSource, ErrorType
 from pingora_core.protocols.http.v1.server import HttpSession
-from pingora_core.server import Opt, Server, ShutdownWatch
-from pingora_core.services import (
-    BackgroundService,
-    ReadyNotifier,
-    Service,
-    ServiceHandle,
-    background_service,
-)
 from pingora_core.upstreams import HttpPeer
 from pingora_http import RequestHeader, ResponseHeader
-from pingora_proxy import ProxyHttp, Session, http_proxy_service
+from pingora_proxy import ProxyHttp, Session
 
 log = logging.getLogger("modify_response")
 
@@ -127,59 +126,17 @@ class JsonOrigin(ServeHttp):
         return header, json.dumps(document).encode()
 
 
-class Announce(BackgroundService):
-    """Prints where the proxy listens once it is bound."""
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-
-    async def start(self, shutdown: ShutdownWatch) -> None:
-        for address in self.service.bound_addresses():
-            print(f"listening on {address}", flush=True)
-
-    async def start_with_ready_notifier(
-        self, shutdown: ShutdownWatch, ready: ReadyNotifier
-    ) -> None:
-        await self.start(shutdown)
-        ready.notify_ready()
-
-
-def fixed_address(address: str) -> Callable[[], str]:
-    return lambda: address
-
-
-def bound_address(service: Service) -> Callable[[], str]:
-    """The address `service` got once bound (it is started before the proxy)."""
-    return lambda: service.bound_addresses()[0]
-
-
 def main() -> None:
-    parser = Opt.parser("modify_response")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=6192)
-    parser.add_argument("--upstream", help="host:port of the JSON origin (default: embedded)")
+    parser = example_parser(
+        "modify_response", 6192, "host:port of the JSON origin (default: embedded)"
+    )
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging()
 
-    server = Server(Opt.from_args(args))
-    server.bootstrap()
-    origin_handle: ServiceHandle | None = None
-    if args.upstream:
-        upstream = fixed_address(args.upstream)
-    else:
-        origin = Service("json origin", HttpServer(JsonOrigin()))
-        origin.add_tcp("127.0.0.1:0")
-        origin_handle = server.add_service(origin)
-        upstream = bound_address(origin)
-
-    proxy = http_proxy_service(server.configuration, Json2Yaml(upstream), name="json2yaml")
-    proxy.add_tcp(f"{args.host}:{args.port}")
-    handle = server.add_service(proxy)
-    if origin_handle is not None:
-        handle.add_dependency(origin_handle)
-    server.add_service(background_service("announce", Announce(proxy))).add_dependency(handle)
-    server.run_forever()
-
+    server = start_server(args)
+    origins = Origins(server)
+    upstream = origins.http(args.upstream, "json origin", JsonOrigin())
+    run_proxy_example(server, Json2Yaml(upstream), args, name="json2yaml", origins=origins)
 
 if __name__ == "__main__":
     main()

@@ -22,20 +22,19 @@ import logging
 import math
 from collections.abc import Callable
 
-from pingora_core.apps.http_server import HttpServer, ServeHttp
-from pingora_core.protocols.http.v1.server import HttpSession
-from pingora_core.server import Opt, Server, ShutdownWatch
-from pingora_core.services import (
-    BackgroundService,
-    ReadyNotifier,
-    Service,
-    ServiceHandle,
-    background_service,
+from _embedded_origins import (
+    Origins,
+    TextOrigin,
+    example_parser,
+    run_proxy_example,
+    setup_logging,
+    start_server,
 )
+
 from pingora_core.upstreams import HttpPeer
 from pingora_http import ResponseHeader
 from pingora_limits import Rate
-from pingora_proxy import ProxyHttp, Session, http_proxy_service
+from pingora_proxy import ProxyHttp, Session
 
 log = logging.getLogger("rate_limiter")
 
@@ -82,34 +81,6 @@ class RateLimitedProxy(ProxyHttp[None]):
         return f"RateLimitedProxy(limit={self.limit}, rate={self.rate!r})"
 
 
-class HelloOrigin(ServeHttp):
-    """The embedded origin."""
-
-    async def response(self, session: HttpSession) -> tuple[ResponseHeader, bytes]:
-        while await session.read_request_body() is not None:
-            pass
-        header = ResponseHeader(200)
-        header.append_header("Content-Type", "text/plain")
-        return header, b"hello from the origin\n"
-
-
-class Announce(BackgroundService):
-    """Prints where the proxy listens once it is bound."""
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-
-    async def start(self, shutdown: ShutdownWatch) -> None:
-        for address in self.service.bound_addresses():
-            print(f"listening on {address}", flush=True)
-
-    async def start_with_ready_notifier(
-        self, shutdown: ShutdownWatch, ready: ReadyNotifier
-    ) -> None:
-        await self.start(shutdown)
-        ready.notify_ready()
-
-
 def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -124,45 +95,18 @@ def positive_float(text: str) -> float:
     return value
 
 
-def fixed_address(address: str) -> Callable[[], str]:
-    return lambda: address
-
-
-def bound_address(service: Service) -> Callable[[], str]:
-    """The address `service` got once bound (it is started before the proxy)."""
-    return lambda: service.bound_addresses()[0]
-
-
 def main() -> None:
-    parser = Opt.parser("rate_limiter")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=6193)
-    parser.add_argument("--upstream", help="host:port of the origin (default: embedded)")
+    parser = example_parser("rate_limiter", 6193, "host:port of the origin (default: embedded)")
     parser.add_argument("--limit", type=positive_int, default=1, help="requests per window")
     parser.add_argument("--window", type=positive_float, default=1.0, help="window in seconds")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging()
 
-    server = Server(Opt.from_args(args))
-    server.bootstrap()
-    origin_handle: ServiceHandle | None = None
-    if args.upstream:
-        upstream = fixed_address(args.upstream)
-    else:
-        origin = Service("origin", HttpServer(HelloOrigin()))
-        origin.add_tcp("127.0.0.1:0")
-        origin_handle = server.add_service(origin)
-        upstream = bound_address(origin)
-
+    server = start_server(args)
+    origins = Origins(server)
+    upstream = origins.http(args.upstream, "origin", TextOrigin("hello from the origin\n"))
     app = RateLimitedProxy(upstream, limit=args.limit, window=args.window)
-    proxy = http_proxy_service(server.configuration, app, name="rate limiter")
-    proxy.add_tcp(f"{args.host}:{args.port}")
-    handle = server.add_service(proxy)
-    if origin_handle is not None:
-        handle.add_dependency(origin_handle)
-    server.add_service(background_service("announce", Announce(proxy))).add_dependency(handle)
-    server.run_forever()
-
+    run_proxy_example(server, app, args, name="rate limiter", origins=origins)
 
 if __name__ == "__main__":
     main()

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 
+from _embedded_origins import example_parser, run_service, start_server
+
 from pingora_core.apps import ServerApp
 from pingora_core.protocols.l4.stream import Stream
-from pingora_core.server import Opt, Server, ShutdownWatch
+from pingora_core.server import ShutdownWatch
 from pingora_core.services import (
     BackgroundService,
     ReadyNotifier,
@@ -83,38 +85,17 @@ class LookupApp(ServerApp):
         return None if shutdown.is_shutting_down else stream
 
 
-class Announce(BackgroundService):
-    def __init__(self, service: Service) -> None:
-        self.service = service
-
-    async def start(self, shutdown: ShutdownWatch) -> None:
-        for addr in self.service.bound_addresses():
-            print(f"listening on {addr}", flush=True)
-        await shutdown.wait()
-
-
 def main() -> None:
-    parser = Opt.parser()
-    parser.add_argument("--port", type=int, default=6143, help="TCP port (0 picks a free one)")
+    parser = example_parser("service_dependencies", 6143)
     parser.add_argument("--delay", type=float, default=0.3, help="simulated db connect time")
     args = parser.parse_args()
 
-    server = Server(Opt.from_args(args))
-    server.bootstrap()
-
+    server = start_server(args)
     db_service = background_service("db", Database(args.delay))
     cache_service = background_service("cache", Cache(db_service.task))
-    api = Service("api", LookupApp(cache_service.task))
-    api.add_tcp(f"127.0.0.1:{args.port}")
-
-    db, cache, api_handle = server.add_services([db_service, cache_service, api])
+    db, cache = server.add_services([db_service, cache_service])
     cache.add_dependency(db)
-    api_handle.add_dependency(cache)
-    announce = server.add_service(background_service("announce", Announce(api)))
-    announce.add_dependency(api_handle)
-
-    server.run_forever()
-
+    run_service(server, Service("api", LookupApp(cache_service.task)), args, depends_on=[cache])
 
 if __name__ == "__main__":
     main()

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 
+from _embedded_origins import example_parser, run_service, start_server
+
 from pingora_core.apps import ServerApp
 from pingora_core.protocols.l4.stream import Stream
-from pingora_core.server import Opt, Server, ShutdownWatch
-from pingora_core.services import BackgroundService, Service, background_service
+from pingora_core.server import ShutdownWatch
+from pingora_core.services import Service
 
 
 class EchoApp(ServerApp):
@@ -48,36 +50,10 @@ async def read_unless_shutting_down(stream: Stream, shutdown: ShutdownWatch) -> 
     return b""
 
 
-class Announce(BackgroundService):
-    """Prints where the echo service listens once it is bound (it depends on that service)."""
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-
-    async def start(self, shutdown: ShutdownWatch) -> None:
-        for addr in self.service.bound_addresses():
-            print(f"listening on {addr}", flush=True)
-        await shutdown.wait()
-
-
 def main() -> None:
-    parser = Opt.parser()
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=6142, help="TCP port (0 picks a free one)")
-    args = parser.parse_args()
-
-    server = Server(Opt.from_args(args))
-    server.bootstrap()
-
-    echo = Service("echo", EchoApp())
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    echo.add_tcp(f"{host}:{args.port}")
-    echo_handle = server.add_service(echo)
-    announce = server.add_service(background_service("announce", Announce(echo)))
-    announce.add_dependency(echo_handle)
-
-    server.run_forever()
-
+    args = example_parser("tcp_echo", 6142).parse_args()
+    server = start_server(args)
+    run_service(server, Service("echo", EchoApp()), args)
 
 if __name__ == "__main__":
     main()

@@ -12,17 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from _embedded_origins import example_parser, run_service, setup_logging, start_server
+
 from pingora_core.apps import ServerApp
 from pingora_core.errors import Error
 from pingora_core.protocols.l4 import Stream, connect_tcp
-from pingora_core.server import Opt, Server, ShutdownWatch
-from pingora_core.services import (
-    BackgroundService,
-    ReadyNotifier,
-    Service,
-    ServiceHandle,
-    background_service,
-)
+from pingora_core.server import ShutdownWatch
+from pingora_core.services import Service
 
 log = logging.getLogger("tcp_proxy")
 
@@ -63,43 +59,13 @@ class ProxyApp(ServerApp):
         return f"ProxyApp(upstream={self.upstream!r})"
 
 
-class Announce(BackgroundService):
-    """Prints where the proxy listens once it is bound (the service it depends on is ready)."""
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-
-    async def start(self, shutdown: ShutdownWatch) -> None:
-        for address in self.service.bound_addresses():
-            print(f"listening on {address}", flush=True)
-
-    async def start_with_ready_notifier(
-        self, shutdown: ShutdownWatch, ready: ReadyNotifier
-    ) -> None:
-        await self.start(shutdown)
-        ready.notify_ready()
-
-
-def announce_when_bound(server: Server, service: Service, handle: ServiceHandle) -> None:
-    announcer = server.add_service(background_service("announce", Announce(service)))
-    announcer.add_dependency(handle)
-
-
 def main() -> None:
-    parser = Opt.parser("tcp_proxy")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=6190)
+    parser = example_parser("tcp_proxy", 6190)
     parser.add_argument("--upstream", required=True, help="host:port to relay to")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-
-    server = Server(Opt.from_args(args))
-    server.bootstrap()
-    service = Service("tcp proxy", ProxyApp(args.upstream))
-    service.add_tcp(f"{args.host}:{args.port}")
-    announce_when_bound(server, service, server.add_service(service))
-    server.run_forever()
-
+    setup_logging()
+    server = start_server(args)
+    run_service(server, Service("tcp proxy", ProxyApp(args.upstream)), args)
 
 if __name__ == "__main__":
     main()

@@ -19,17 +19,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from pingora_core.errors import Error
-from pingora_core.server import Opt, Server, ShutdownWatch
-from pingora_core.services import (
-    BackgroundService,
-    ReadyNotifier,
-    Service,
-    ServiceHandle,
-    background_service,
+from _embedded_origins import (
+    Origins,
+    example_parser,
+    run_proxy_example,
+    setup_logging,
+    start_server,
 )
+
+from pingora_core.errors import Error
+from pingora_core.server import ShutdownWatch
+from pingora_core.services import BackgroundService, ReadyNotifier
 from pingora_core.upstreams import HttpPeer
-from pingora_proxy import ProxyHttp, Session, http_proxy_service
+from pingora_proxy import ProxyHttp, Session
 
 log = logging.getLogger("websocket_proxy")
 
@@ -97,54 +99,18 @@ class EchoOrigin(BackgroundService):
         return self.address
 
 
-class Announce(BackgroundService):
-    """Prints where the proxy listens once it is bound."""
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-
-    async def start(self, shutdown: ShutdownWatch) -> None:
-        for address in self.service.bound_addresses():
-            print(f"listening on {address}", flush=True)
-
-    async def start_with_ready_notifier(
-        self, shutdown: ShutdownWatch, ready: ReadyNotifier
-    ) -> None:
-        await self.start(shutdown)
-        ready.notify_ready()
-
-
-def fixed_address(address: str) -> Callable[[], str]:
-    return lambda: address
-
-
 def main() -> None:
-    parser = Opt.parser("websocket_proxy")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=6197)
-    parser.add_argument("--upstream", help="host:port of the WebSocket origin (default: echo)")
+    parser = example_parser(
+        "websocket_proxy", 6197, "host:port of the WebSocket origin (default: echo)"
+    )
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING, format="%(name)s %(levelname)s %(message)s")
-    log.setLevel(logging.INFO)
+    setup_logging(verbose=log)
 
-    server = Server(Opt.from_args(args))
-    server.bootstrap()
-    origin_handle: ServiceHandle | None = None
-    if args.upstream:
-        upstream = fixed_address(args.upstream)
-    else:
-        origin = EchoOrigin()
-        origin_handle = server.add_service(background_service("echo origin", origin))
-        upstream = origin.bound_address
-
-    proxy = http_proxy_service(server.configuration, WebSocketProxy(upstream), name="ws proxy")
-    proxy.add_tcp(f"{args.host}:{args.port}")
-    handle = server.add_service(proxy)
-    if origin_handle is not None:
-        handle.add_dependency(origin_handle)
-    server.add_service(background_service("announce", Announce(proxy))).add_dependency(handle)
-    server.run_forever()
-
+    server = start_server(args)
+    origins = Origins(server)
+    echo = EchoOrigin()
+    upstream = origins.background(args.upstream, "echo origin", echo, echo.bound_address)
+    run_proxy_example(server, WebSocketProxy(upstream), args, name="ws proxy", origins=origins)
 
 if __name__ == "__main__":
     main()

@@ -4,7 +4,6 @@ driven over loopback and stopped by the test (bounded waits throughout)."""
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pingora_core.testing.mock_origin import MockOrigin, download_body
+from pingora_core.testing import MockOrigin, download_body, start_program
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -23,25 +22,8 @@ pytestmark = pytest.mark.anyio
 @asynccontextmanager
 async def example(name: str, *args: str) -> AsyncIterator[tuple[str, int]]:
     """Run examples/<name> with `--port 0`; yields (host, port) it printed; SIGTERM at the end."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(EXAMPLES / name), "--port", "0", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    assert proc.stdout is not None
-    assert proc.stderr is not None
-    try:
-        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
-        if not line.startswith("listening on "):
-            err = await asyncio.wait_for(proc.stderr.read(), 10)
-            pytest.fail(f"{name} did not start: {line!r} {err.decode()!r}")
-        host, port = line.split()[-1].rsplit(":", 1)
-        yield host, int(port)
-        proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 20) == 0
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+    async with start_program([sys.executable, str(EXAMPLES / name), "--port", "0", *args]) as p:
+        yield p.host, p.port
 
 
 async def exchange(host: str, port: int, request: bytes) -> bytes:

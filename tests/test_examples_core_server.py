@@ -8,10 +8,11 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from pingora_core.testing import ServerProcess, start_program
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -20,52 +21,19 @@ WAIT = 20.0
 pytestmark = pytest.mark.anyio
 
 
-@dataclass
-class Running:
-    host: str
-    port: int
-    proc: asyncio.subprocess.Process
-    lines: list[str] = field(default_factory=list)
-
-
 @asynccontextmanager
-async def example(name: str, *args: str, stop: int = signal.SIGTERM) -> AsyncIterator[Running]:
-    """Run examples/<name> --port 0; yields once it printed "listening on"; `stop` at the end."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(EXAMPLES / name),
-        "--port",
-        "0",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert proc.stdout is not None
-    assert proc.stderr is not None
-    lines: list[str] = []
-    try:
-        while True:
-            line = (await asyncio.wait_for(proc.stdout.readline(), WAIT)).decode()
-            if not line:
-                err = await asyncio.wait_for(proc.stderr.read(), WAIT)
-                pytest.fail(f"{name} did not start: {lines!r} {err.decode()!r}")
-            lines.append(line.rstrip("\n"))
-            if line.startswith("listening on "):
-                break
-        host, port = line.split()[-1].rsplit(":", 1)
-        running = Running(host, int(port), proc, lines)
+async def example(
+    name: str, *args: str, stop: int = signal.SIGTERM
+) -> AsyncIterator[ServerProcess]:
+    """Run examples/<name> --port 0; yields once it printed "listening on"; `stop` at the end
+    (it must exit 0, without a traceback)."""
+    argv = [sys.executable, str(EXAMPLES / name), "--port", "0", *args]
+    async with start_program(argv, stop_signal=stop, time_limit=WAIT) as running:
         yield running
-        proc.send_signal(stop)
-        assert await asyncio.wait_for(proc.wait(), WAIT) == 0
-        err = await asyncio.wait_for(proc.stderr.read(), WAIT)
-        assert b"Traceback" not in err
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+    assert "Traceback" not in running.stderr_text()
 
 
-async def connect(running: Running) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def connect(running: ServerProcess) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     return await asyncio.open_connection(running.host, running.port)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from pingora_core.testing import DEFAULT_BODY, MockOrigin
+from pingora_core.testing import DEFAULT_BODY, MockOrigin, ServerProcess, start_program
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -35,13 +35,20 @@ pytestmark = [
 
 @dataclass(slots=True)
 class Running:
-    """A running example: its address, the upstreams it announced (label -> {addr: up}), and
-    its stderr (complete once it has stopped)."""
+    """A running example: its address and the upstreams it announced (label -> {addr: up});
+    `stderr` is complete once it has stopped."""
 
-    proc: asyncio.subprocess.Process
+    program: ServerProcess
     address: str = ""
     clusters: dict[str, dict[str, bool]] = field(default_factory=dict)
-    stderr: bytearray = field(default_factory=bytearray)
+
+    @property
+    def proc(self) -> asyncio.subprocess.Process:
+        return self.program.proc
+
+    @property
+    def stderr(self) -> bytearray:
+        return self.program.stderr
 
     def url(self, path: str = "/") -> str:
         return f"http://{self.address}{path}"
@@ -50,27 +57,20 @@ class Running:
         return [addr for addr, up in self.clusters[label].items() if not up]
 
 
-async def _collect(stream: asyncio.StreamReader, into: bytearray) -> None:
-    while data := await stream.read(65536):
-        into += data
-
-
-async def _read_announcement(proc: asyncio.subprocess.Process, running: Running) -> str | None:
-    """Parse the lines the example prints once it listens; the first bad line, or None."""
-    assert proc.stdout is not None
-    while True:
-        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().rstrip("\n")
+def _parse_announcement(running: Running) -> None:
+    """Read the lines the example printed once it listened (up to its `try: curl` lines)."""
+    for line in running.program.lines:
         if line.startswith("listening on http://"):
             running.address = line.removeprefix("listening on http://")
         elif line.startswith("try: curl "):
-            return None
+            return
         elif ": " in line and running.address:
             label, _, states = line.partition(": ")
             running.clusters[label] = {
                 s.split(" ")[0]: s.endswith("(up)") for s in states.split(", ")
             }
         else:
-            return line
+            pytest.fail(f"unexpected line {line!r}: {running.program.stderr_text()!r}")
 
 
 @asynccontextmanager
@@ -78,29 +78,11 @@ async def example(name: str, *args: str, stop: signal.Signals = signal.SIGTERM
                   ) -> AsyncIterator[Running]:
     """Run examples/<name> on 127.0.0.1:0; yield it once it has announced itself; stop it with
     `stop` at the end (it must exit 0 within the bound)."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(EXAMPLES / name), "--listen", "127.0.0.1:0", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    assert proc.stderr is not None
-    running = Running(proc)
-    collector = asyncio.create_task(_collect(proc.stderr, running.stderr))
-    try:
-        bad = await _read_announcement(proc, running)
-        if bad is not None:
-            proc.kill()
-            await asyncio.wait_for(collector, 10)
-            pytest.fail(f"{name} did not start: {bad!r} {running.stderr.decode()!r}")
+    argv = [sys.executable, str(EXAMPLES / name), "--listen", "127.0.0.1:0", *args]
+    async with start_program(argv, ready="^try: curl ", stop_signal=stop) as program:
+        running = Running(program)
+        _parse_announcement(running)
         yield running
-        if proc.returncode is None:  # a test may have stopped it already
-            proc.send_signal(stop)
-        assert await asyncio.wait_for(proc.wait(), 20) == 0, running.stderr.decode()
-        await asyncio.wait_for(collector, 10)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-        collector.cancel()
 
 
 @dataclass(slots=True)

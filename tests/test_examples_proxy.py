@@ -9,17 +9,15 @@ connection_filter and websocket_proxy in test_examples_proxy_net.py.
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
-from pingora_core.testing import DEFAULT_BODY, MockOrigin
+from pingora_core.testing import DEFAULT_BODY, MockOrigin, ServerProcess, start_program
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -31,52 +29,9 @@ pytestmark = [
 ]
 
 
-@dataclass(slots=True)
-class Running:
-    """A running example: where it listens, and its stderr once it has stopped."""
-
-    host: str
-    port: int
-    stderr: bytearray = field(default_factory=bytearray)
-
-    def url(self, path: str = "/") -> str:
-        return f"http://{self.host}:{self.port}{path}"
-
-
-async def _collect(stream: asyncio.StreamReader, into: bytearray) -> None:
-    while data := await stream.read(65536):
-        into += data
-
-
-@asynccontextmanager
-async def example(name: str, *args: str) -> AsyncIterator[Running]:
-    """Run examples/<name> with `--port 0`; yield where it listens; SIGTERM at the end (it must
-    exit 0). Its stderr is collected all along (so it never blocks on a full pipe)."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(EXAMPLES / name), "--port", "0", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    assert proc.stdout is not None
-    assert proc.stderr is not None
-    running = Running("", 0)
-    collector = asyncio.create_task(_collect(proc.stderr, running.stderr))
-    try:
-        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
-        if not line.startswith("listening on "):
-            proc.kill()
-            await asyncio.wait_for(collector, 10)
-            pytest.fail(f"{name} did not start: {line!r} {running.stderr.decode()!r}")
-        host, port = line.split()[-1].rsplit(":", 1)
-        running.host, running.port = host, int(port)
-        yield running
-        proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 20) == 0, running.stderr.decode()
-        await asyncio.wait_for(collector, 10)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-        collector.cancel()
+def example(name: str, *args: str) -> AbstractAsyncContextManager[ServerProcess]:
+    """Run examples/<name> with `--port 0` until the block ends (SIGTERM: it must exit 0)."""
+    return start_program([sys.executable, str(EXAMPLES / name), "--port", "0", *args])
 
 
 @dataclass(slots=True)

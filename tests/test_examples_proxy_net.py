@@ -9,12 +9,10 @@ refused client binds its socket to 127.0.0.2, the accepted one comes from 127.0.
 from __future__ import annotations
 
 import asyncio
-import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -22,7 +20,7 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosedOK
 
-from pingora_core.testing import DEFAULT_BODY, MockOrigin
+from pingora_core.testing import DEFAULT_BODY, MockOrigin, ServerProcess, start_program
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -39,47 +37,9 @@ def _second_loopback_works() -> bool:
     return True
 
 
-@dataclass(slots=True)
-class Running:
-    host: str
-    port: int
-    stderr: bytearray = field(default_factory=bytearray)
-
-
-async def _collect(stream: asyncio.StreamReader, into: bytearray) -> None:
-    while data := await stream.read(65536):
-        into += data
-
-
-@asynccontextmanager
-async def example(name: str, *args: str) -> AsyncIterator[Running]:
-    """Run examples/<name> with `--port 0`; yield where it listens; SIGTERM at the end (it must
-    exit 0); stderr is collected all along."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(EXAMPLES / name), "--port", "0", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    assert proc.stdout is not None
-    assert proc.stderr is not None
-    running = Running("", 0)
-    collector = asyncio.create_task(_collect(proc.stderr, running.stderr))
-    try:
-        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
-        if not line.startswith("listening on "):
-            proc.kill()
-            await asyncio.wait_for(collector, 10)
-            pytest.fail(f"{name} did not start: {line!r} {running.stderr.decode()!r}")
-        host, port = line.split()[-1].rsplit(":", 1)
-        running.host, running.port = host, int(port)
-        yield running
-        proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 20) == 0, running.stderr.decode()
-        await asyncio.wait_for(collector, 10)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-        collector.cancel()
+def example(name: str, *args: str) -> AbstractAsyncContextManager[ServerProcess]:
+    """Run examples/<name> with `--port 0` until the block ends (SIGTERM: it must exit 0)."""
+    return start_program([sys.executable, str(EXAMPLES / name), "--port", "0", *args])
 
 
 async def exchange(host: str, port: int, request: bytes, *, source: str | None = None) -> bytes:

@@ -24,8 +24,10 @@ SUBPACKAGE_API = {
         "DEFAULT_KEEPALIVE_TIMEOUT", "HttpServer", "HttpServerApp", "ServeHttp", "ServerApp",
     },
     "pingora_core.testing": {
-        "DEFAULT_BODY", "MemoryStream", "MockOrigin", "SeenRequest", "download_body",
-        "memory_stream_pair", "tcp_stream_pair",
+        "DEFAULT_BODY", "LISTENING", "MemoryStream", "MockOrigin", "RawHttpClient", "RawResponse",
+        "SeenRequest", "ServerProcess", "download_body", "memory_stream_pair", "read_chunked_body",
+        "read_response", "read_response_body", "read_response_head", "request_bytes",
+        "start_program", "tcp_stream_pair",
     },
 }
 

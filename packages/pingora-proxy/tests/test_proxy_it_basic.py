@@ -15,9 +15,9 @@ import asyncio
 import contextlib
 import gzip
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -26,7 +26,13 @@ import pytest
 from pingora_core.errors import Error
 from pingora_core.modules import ResponseCompression
 from pingora_core.server import Server, ServerConf
-from pingora_core.testing import DEFAULT_BODY, MockOrigin, download_body
+from pingora_core.testing import (
+    DEFAULT_BODY,
+    MockOrigin,
+    RawHttpClient,
+    RawResponse,
+    download_body,
+)
 from pingora_core.upstreams import HttpPeer
 from pingora_http import RequestHeader, ResponseHeader
 from pingora_proxy import ProxyHttp, Session, http_proxy_service
@@ -134,99 +140,11 @@ def _split(line: str) -> tuple[str, str, str]:
     return line.partition(":")
 
 
-@dataclass(slots=True)
-class Response:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-    informational: list[int] = field(default_factory=list)
-
-    def header(self, name: str) -> str | None:
-        lower = name.lower()
-        return next((v for k, v in self.headers if k.lower() == lower), None)
-
-
-class Client:
-    """One client connection; `request()` sends a request and reads its response."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-
-    @classmethod
-    async def connect(cls, address: str) -> Client:
-        if address.startswith("unix:"):
-            reader, writer = await asyncio.open_unix_connection(address[len("unix:") :])
-        else:
-            host, _, port = address.rpartition(":")
-            reader, writer = await asyncio.open_connection(host, int(port))
-        return cls(reader, writer)
-
-    async def request(
-        self,
-        method: str,
-        target: str,
-        headers: Sequence[tuple[str, str]] = (),
-        body: bytes = b"",
-    ) -> Response:
-        lines = [f"{method} {target} HTTP/1.1", "Host: test.example"]
-        lines += [f"{k}: {v}" for k, v in headers]
-        if body or method in ("POST", "PUT"):
-            lines.append(f"Content-Length: {len(body)}")
-        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-        return await self.response(head=method == "HEAD")
-
-    async def response(self, *, head: bool = False) -> Response:
-        async with asyncio.timeout(TIMEOUT):
-            informational = []
-            while True:
-                raw = await self.reader.readuntil(b"\r\n\r\n")
-                lines = raw[:-4].decode("latin-1").split("\r\n")
-                status = int(lines[0].split(" ")[1])
-                headers = [(k.strip(), v.strip()) for k, _, v in map(_split, lines[1:])]
-                if status >= 200 or status == 101:
-                    break
-                informational.append(status)
-            resp = Response(status, headers, b"", informational)
-            if head or status in (101, 204, 304):
-                return resp
-            if (resp.header("Transfer-Encoding") or "").lower() == "chunked":
-                resp.body = await self._chunked()
-            elif resp.header("Content-Length") is not None:
-                resp.body = await self.reader.readexactly(int(resp.header("Content-Length") or 0))
-            else:
-                resp.body = await self.reader.read()
-            return resp
-
-    async def _chunked(self) -> bytes:
-        body = bytearray()
-        while True:
-            size = int((await self.reader.readuntil(b"\r\n"))[:-2].split(b";")[0], 16)
-            if size == 0:
-                while await self.reader.readuntil(b"\r\n") != b"\r\n":
-                    pass
-                return bytes(body)
-            body += await self.reader.readexactly(size)
-            assert await self.reader.readexactly(2) == b"\r\n"
-
-    async def at_eof(self) -> bool:
-        """True when the server closed the connection (nothing more arrives)."""
-        async with asyncio.timeout(TIMEOUT):
-            return await self.reader.read() == b""
-
-    async def close(self) -> None:
-        self.writer.close()
-        with contextlib.suppress(ConnectionError):
-            await self.writer.wait_closed()
-
-
 @asynccontextmanager
-async def client(address: str) -> AsyncIterator[Client]:
-    conn = await Client.connect(address)
-    try:
+async def client(address: str) -> AsyncIterator[RawHttpClient]:
+    """A raw HTTP/1.1 client connection, closed at the end."""
+    async with await RawHttpClient.connect(address, time_limit=TIMEOUT) as conn:
         yield conn
-    finally:
-        await conn.close()
 
 
 # -- scripted origins -----------------------------------------------------------------------------
@@ -400,7 +318,7 @@ async def drops_reused(conn: OriginConn) -> None:
 
 async def load_pool_then(
     address: str, origin: ScriptedOrigin, method: str, body: bytes
-) -> Response:
+) -> RawResponse:
     async with client(address) as conn:
         for _ in range(2):  # load a connection into the pool
             assert (await conn.request("GET", "/", [("x-peer", origin.address)])).status == 200

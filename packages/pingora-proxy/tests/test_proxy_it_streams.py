@@ -25,7 +25,15 @@ from pingora_core.errors import Error
 from pingora_core.protocols.http.v1.settings import H1ServerSettings
 from pingora_core.server import Server, ServerConf
 from pingora_core.services import Service
-from pingora_core.testing import DEFAULT_BODY, MockOrigin, download_body
+from pingora_core.testing import (
+    DEFAULT_BODY,
+    MockOrigin,
+    RawResponse,
+    download_body,
+    read_chunked_body,
+    read_response_body,
+    read_response_head,
+)
 from pingora_core.upstreams import HttpPeer
 from pingora_proxy import ALLOW_CONNECT_KEY, HttpProxy, ProxyHttp, Session, http_proxy_service
 
@@ -90,17 +98,6 @@ async def serve(
 # -- raw client side -------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class Head:
-    status: int
-    headers: dict[str, str]  # lower-cased names
-
-    @property
-    def content_length(self) -> int | None:
-        value = self.headers.get("content-length")
-        return None if value is None else int(value)
-
-
 @asynccontextmanager
 async def connect(address: str) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
     host, _, port = address.rpartition(":")
@@ -118,40 +115,13 @@ def request_head(method: str, target: str, *headers: str) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-async def read_head(reader: asyncio.StreamReader) -> Head:
+async def read_head(reader: asyncio.StreamReader) -> RawResponse:
     """The next final (or 101) response head; skips other 1xx."""
-    async with asyncio.timeout(TIMEOUT):
-        while True:
-            raw = await reader.readuntil(b"\r\n\r\n")
-            lines = raw[:-4].decode("latin-1").split("\r\n")
-            status = int(lines[0].split(" ")[1])
-            headers = {
-                k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])
-            }
-            if status >= 200 or status == 101:
-                return Head(status, headers)
+    return await read_response_head(reader, time_limit=TIMEOUT)
 
 
-async def read_chunked(reader: asyncio.StreamReader) -> bytes:
-    body = bytearray()
-    async with asyncio.timeout(TIMEOUT):
-        while True:
-            size = int((await reader.readuntil(b"\r\n"))[:-2].split(b";")[0], 16)
-            if size == 0:
-                while await reader.readuntil(b"\r\n") != b"\r\n":
-                    pass
-                return bytes(body)
-            body += await reader.readexactly(size)
-            assert await reader.readexactly(2) == b"\r\n"
-
-
-async def read_body(reader: asyncio.StreamReader, head: Head) -> bytes:
-    if head.headers.get("transfer-encoding", "").lower() == "chunked":
-        return await read_chunked(reader)
-    async with asyncio.timeout(TIMEOUT):
-        if head.content_length is not None:
-            return await reader.readexactly(head.content_length)
-        return await reader.read()
+async def read_body(reader: asyncio.StreamReader, head: RawResponse) -> bytes:
+    return await read_response_body(reader, head, time_limit=TIMEOUT)
 
 
 async def read_exactly(reader: asyncio.StreamReader, size: int) -> bytes:
@@ -313,7 +283,7 @@ async def test_connection_dies_mid_body(chunked: bool) -> None:
             assert head.status == 200  # the header was already on its way
             if chunked:
                 with pytest.raises((asyncio.IncompleteReadError, ConnectionError)):
-                    await read_chunked(reader)  # never ends with the last chunk
+                    await read_chunked_body(reader, time_limit=TIMEOUT)  # no last chunk comes
             else:
                 assert head.content_length == size
                 got = b""
@@ -348,7 +318,7 @@ async def test_close_on_response_before_downstream_finish() -> None:
         writer.write(b"b" * 1000)  # the rest of the upload is never sent
         head = await read_head(reader)
         assert head.status == 200
-        assert head.headers.get("connection", "").lower() == "close"
+        assert (head.header("connection") or "").lower() == "close"
         assert await read_body(reader, head) == b"hello world"
         assert await read_to_eof(reader) == b""  # the unfinished request ends the connection
 
@@ -385,8 +355,8 @@ async def test_upgrade_smoke() -> None:
         writer.write(request_head("GET", "/upgrade", *UPGRADE))
         head = await read_head(reader)
         assert head.status == 101
-        assert head.headers["upgrade"] == "websocket"
-        assert head.headers["connection"].lower() == "upgrade"
+        assert head.header("upgrade") == "websocket"
+        assert (head.header("connection") or "").lower() == "upgrade"
         assert await read_exactly(reader, 6) == b"hello\n"
         # a raw pipe both ways now
         writer.write(b"\x81\x05ping!")
@@ -562,8 +532,8 @@ async def test_connect_allowed_opens_a_tunnel(how: str) -> None:
             head = await read_head(reader)
             assert head.status == 200
             # a 2xx to CONNECT has no body framing: what follows is the tunnel
-            assert "content-length" not in head.headers
-            assert "transfer-encoding" not in head.headers
+            assert head.header("content-length") is None
+            assert head.header("transfer-encoding") is None
             assert await read_exactly(reader, 22) == b"hello from the target\n"
             payload = b"\x16\x03\x01 not really TLS"
             writer.write(payload)

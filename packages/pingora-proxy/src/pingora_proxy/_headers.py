@@ -26,9 +26,10 @@ _PROTECTED: Final = frozenset((b"host", b"content-length", b"transfer-encoding")
 
 def strip_hop_by_hop(headers: HeaderMap, upgrade: bool = False) -> None:
     """Remove the hop-by-hop fields of `headers` in place (keep the upgrade pair if `upgrade`)."""
-    keys = headers.keys()
+    keys = headers._keys  # read only here, and not copied: this runs twice per request
     if HOP_BY_HOP.isdisjoint(keys):
         return
+    keys = headers.keys()  # removals below change the map
     doomed = set(HOP_BY_HOP)
     if b"connection" in keys:
         for value in headers.get_all(b"connection"):

@@ -77,6 +77,10 @@ async def forward_response(
     modules = session.downstream_modules_ctx
     if proxy._m_resp_header:
         await modules.response_header_filter(resp, end)
+    # the body-side module hooks, unless the modules say they will change nothing from here
+    body_modules = (proxy._m_resp_body or proxy._m_resp_done or proxy._m_resp_trailer) and (
+        not modules._passes_body()
+    )
     try:
         await down.write_response_header(resp)
     except Error as exc:
@@ -89,17 +93,21 @@ async def forward_response(
         except Error as exc:
             raise blame_down(exc) from None
         return False
-    await _forward_body(proxy, session, up, ctx)
+    await _forward_body(proxy, session, up, ctx, body_modules)
     return False
 
 
-async def _forward_body(proxy: HttpProxy, session: Session, up: ClientSession, ctx: Any) -> None:
+async def _forward_body(
+    proxy: HttpProxy, session: Session, up: ClientSession, ctx: Any, body_modules: bool
+) -> None:
     hooks = proxy.hooks
     down = session.downstream_session
     modules = session.downstream_modules_ctx
     up_filter = hooks.upstream_response_body_filter
     down_filter = hooks.response_body_filter
-    module_filter = modules.response_body_filter if proxy._m_resp_body else None
+    module_filter = modules.response_body_filter if body_modules and proxy._m_resp_body else None
+    module_done = body_modules and proxy._m_resp_done
+    module_trailer = body_modules and proxy._m_resp_trailer
     read = up.read_response_body
     is_done = up.is_body_done
     write = down.write_response_body
@@ -116,8 +124,8 @@ async def _forward_body(proxy: HttpProxy, session: Session, up: ClientSession, c
         if module_filter is not None:
             data = await module_filter(data, end)
         if end:
-            if proxy._m_resp_done or up.trailers is not None:
-                await _finish_body(proxy, session, up, data, ctx)
+            if module_done or up.trailers is not None:
+                await _finish_body(proxy, session, up, data, ctx, module_done, module_trailer)
                 return
             try:
                 await write(data or b"", True)
@@ -132,12 +140,18 @@ async def _forward_body(proxy: HttpProxy, session: Session, up: ClientSession, c
 
 
 async def _finish_body(
-    proxy: HttpProxy, session: Session, up: ClientSession, data: bytes | None, ctx: Any
+    proxy: HttpProxy,
+    session: Session,
+    up: ClientSession,
+    data: bytes | None,
+    ctx: Any,
+    module_done: bool,
+    module_trailer: bool,
 ) -> None:
     hooks = proxy.hooks
     down = session.downstream_session
     modules = session.downstream_modules_ctx
-    if proxy._m_resp_done:
+    if module_done:
         last = await modules.response_done_filter()
         if last:
             data = _join(data, last)
@@ -148,7 +162,7 @@ async def _finish_body(
         extra = None
         if hooks.response_trailer_filter is not None:
             extra = await hooks.response_trailer_filter(session, trailers, ctx)
-        if extra is None and proxy._m_resp_trailer:
+        if extra is None and module_trailer:
             extra = await modules.response_trailer_filter(trailers)
         if extra is not None:
             data = _join(data, extra)

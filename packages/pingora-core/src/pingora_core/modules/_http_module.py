@@ -67,6 +67,11 @@ class HttpModule(ABC):  # noqa: B024 - every hook has a default; subclass to ove
         """Called when the response is complete; returns final body bytes to write, or None."""
         return None
 
+    def _passes_body(self) -> bool:
+        # Internal: True when, after the response head, this module's response body and done
+        # hooks are sure to change nothing (lets the engine skip them). False: always ask.
+        return False
+
 
 class HttpModuleBuilder(ABC):
     """Creates one `HttpModule` per request. `order`: higher runs earlier (default 0)."""

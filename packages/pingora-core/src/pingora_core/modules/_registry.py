@@ -33,6 +33,7 @@ class _Plan:
         "req_body",
         "req_header",
         "resp_body",
+        "resp_body_or_done",
         "resp_done",
         "resp_header",
         "resp_trailer",
@@ -57,6 +58,7 @@ class _Plan:
         self.resp_body = runs["response_body_filter"]
         self.resp_trailer = runs["response_trailer_filter"]
         self.resp_done = runs["response_done_filter"]
+        self.resp_body_or_done = tuple(sorted(set(self.resp_body) | set(self.resp_done)))
 
     def table(self) -> dict[str, tuple[type[HttpModule], ...]]:
         runs = (
@@ -186,6 +188,16 @@ class HttpModuleCtx:
     def hook_table(self) -> Mapping[str, tuple[type[HttpModule], ...]]:
         """Per hook, the module types this context runs for it, in order."""
         return MappingProxyType(self._plan.table())
+
+    def _passes_body(self) -> bool:
+        """True when, after the response head went through `response_header_filter`, the
+        response body, trailer and done hooks of every module would change nothing (the caller
+        may skip them for the rest of this response)."""
+        plan = self._plan
+        if plan.resp_trailer:
+            return False
+        modules = self._modules
+        return all(modules[i]._passes_body() for i in plan.resp_body_or_done)
 
     async def request_header_filter(self, req: RequestHeader) -> None:
         """Run every module's `request_header_filter` in order."""

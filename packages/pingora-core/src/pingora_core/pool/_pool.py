@@ -189,15 +189,17 @@ class ConnectionPool:
         if node is None:
             node = self._by_key[key] = {}
         node[entry.seq] = entry
-        loop = asyncio.get_running_loop()
+        # The loop is asked for only when needed: on Python < 3.12 each ask is a getpid() call.
         if isinstance(stream, TransportStream):
             transport = stream.transport
             entry.transport = transport
             transport.set_protocol(_IdleWatch(entry))
         else:
-            entry.task = loop.create_task(self._watch(entry))
+            entry.task = asyncio.get_running_loop().create_task(self._watch(entry))
         if idle_timeout is not None:
-            entry.timer = loop.call_later(idle_timeout, self._expire, entry)
+            entry.timer = asyncio.get_running_loop().call_later(
+                idle_timeout, self._expire, entry
+            )
         return True
 
     async def get(self, key: Hashable) -> Stream | None:

@@ -1,15 +1,37 @@
-"""Test doubles shipped with the library: in-memory stream pairs, loopback TCP stream pairs and a
-programmable mock HTTP/1 origin on port 0, for this package's tests and every later one's."""
+"""Test doubles shipped with the library: in-memory stream pairs, loopback TCP stream pairs, a
+programmable mock HTTP/1 origin on port 0, a strict raw HTTP/1.1 client and a runner for server
+programs (start, wait for `listening on ADDR`, stop with a signal), for this package's tests and
+every later one's."""
 
 from pingora_core.testing.mock_origin import DEFAULT_BODY, MockOrigin, SeenRequest, download_body
+from pingora_core.testing.processes import LISTENING, ServerProcess, start_program
+from pingora_core.testing.raw_http import (
+    RawHttpClient,
+    RawResponse,
+    read_chunked_body,
+    read_response,
+    read_response_body,
+    read_response_head,
+    request_bytes,
+)
 from pingora_core.testing.streams import MemoryStream, memory_stream_pair, tcp_stream_pair
 
 __all__ = [
     "DEFAULT_BODY",
+    "LISTENING",
     "MemoryStream",
     "MockOrigin",
+    "RawHttpClient",
+    "RawResponse",
     "SeenRequest",
+    "ServerProcess",
     "download_body",
     "memory_stream_pair",
+    "read_chunked_body",
+    "read_response",
+    "read_response_body",
+    "read_response_head",
+    "request_bytes",
+    "start_program",
     "tcp_stream_pair",
 ]

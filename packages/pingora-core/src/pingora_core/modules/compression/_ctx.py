@@ -74,6 +74,7 @@ class ResponseCompressionCtx:
         "_head_request",
         "_levels",
         "_preserve_etag",
+        "_shared",
     )
 
     def __init__(
@@ -89,13 +90,17 @@ class ResponseCompressionCtx:
         self._head_request = False
         self._body_phase = False
         self._encoder: Encoder | None = None
+        self._shared = False  # True while the settings dicts are a builder template's
 
     def _fresh(self) -> ResponseCompressionCtx:
-        """A new header-phase ctx with these settings (builders' per-request fast path)."""
+        """A new header-phase ctx with these settings (builders' per-request fast path). The
+        settings are shared with `self` until the new ctx adjusts one (copy on write): most
+        requests never do."""
         new = ResponseCompressionCtx.__new__(ResponseCompressionCtx)
-        new._levels = self._levels.copy()
-        new._decompress = self._decompress.copy()
-        new._preserve_etag = self._preserve_etag.copy()
+        new._levels = self._levels
+        new._decompress = self._decompress
+        new._preserve_etag = self._preserve_etag
+        new._shared = True
         new._accept = []
         new._head_request = False
         new._body_phase = False
@@ -111,6 +116,16 @@ class ResponseCompressionCtx:
                 ErrorSource.INTERNAL,
                 context="compression settings cannot change after the response header",
             )
+        if self._shared:  # about to change a setting: take our own copies first
+            self._levels = self._levels.copy()
+            self._decompress = self._decompress.copy()
+            self._preserve_etag = self._preserve_etag.copy()
+            self._shared = False
+
+    def _passes_body(self) -> bool:
+        """True once the response head was seen and no encoder runs: every body chunk from
+        now on passes unchanged, and the end of the body adds nothing."""
+        return self._body_phase and self._encoder is None
 
     def adjust_level(self, level: int) -> None:
         """Set the compression level of every algorithm (0: off)."""

@@ -72,6 +72,9 @@ class ResponseCompression(HttpModule):
         out = self.ctx.response_body_filter(body, end_of_stream)
         return body if out is None else out
 
+    def _passes_body(self) -> bool:
+        return self.ctx._passes_body()
+
     async def response_done_filter(self) -> bytes | None:
         # Finish the stream if the body filter never saw its end (e.g. it ended in trailers).
         return self.ctx.response_body_filter(None, True) or None

@@ -150,6 +150,13 @@ class HttpSession:
 
     @staticmethod
     def _request_writer(req: RequestHeader) -> BodyWriter:
+        keys = req.headers._keys
+        if (
+            b"upgrade" not in keys
+            and b"transfer-encoding" not in keys
+            and b"content-length" not in keys
+        ):
+            return BodyWriter.no_body()  # the usual GET: no field to look at
         if is_upgrade_request(req):
             return BodyWriter.until_close()
         te = req.get_all(b"transfer-encoding")
@@ -377,6 +384,14 @@ class HttpSession:
         self._keepalive = False
         self._keepalive_timeout = None
         if resp is None or req is None or resp.status == 101 or self._upgraded:
+            return
+        resp_keys = resp.headers._keys
+        if b"connection" not in resp_keys and b"connection" not in req.headers._keys:
+            # neither side said anything: the version decides
+            if resp.version == "HTTP/1.1":
+                self._keepalive = True
+                if b"keep-alive" in resp_keys:
+                    self._keepalive_timeout = keepalive_values(resp.get(b"keep-alive"))[0]
             return
         if b"close" in connection_tokens(req.get_all(b"connection")):
             return

@@ -8,6 +8,12 @@ bytes: bare LF line ends and duplicate Content-Length fields are refused by both
 before a field's colon and obs-fold continuation lines are repaired (RFC 9112 §5.1, §5.2: a
 recipient of a response may repair them) and the head parsed again. Body framing is not decided
 here.
+
+The httptools backend first tries `_parse_simple`: one regex match vouches for the whole head
+when it has the everyday shape (HTTP/1.x, printable ASCII, tokens for names, no trailing
+whitespace in values, unambiguous framing fields), and the message is built from the pieces
+without any llhttp callback or per-field check. Any head outside that shape goes to llhttp,
+which has the last word, so both paths give the same answer.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Any, Final
 
 from pingora_core.errors import Error, ErrorSource, ErrorType
 from pingora_core.protocols.http.v1.codec import available_h1_backends, current_h1_backend
-from pingora_http import InvalidHeaderError, ResponseHeader
+from pingora_http import HeaderMap, InvalidHeaderError, ResponseHeader
 
 __all__ = [
     "BACKENDS",
@@ -39,6 +45,21 @@ _FOLD: Final = re.compile(rb"\r\n[ \t]+")
 _SPACE_COLON: Final = re.compile(rb"^([^:\r\n \t]+)[ \t]+:", re.MULTILINE)
 _PAUSED: Final = "Pause on CONNECT/Upgrade"
 _CONTENT_LENGTH: Final = re.compile(rb"\ncontent-length[ \t]*:", re.IGNORECASE)
+
+# One field line of the everyday shape: a token, the colon, optional whitespace, the value (its
+# bytes are checked in bulk afterwards). Anchored at line starts: a line that does not match
+# whole is left out, and the count of matches against the count of LFs gives it away.
+_SIMPLE_FIELD: Final = re.compile(
+    rb"^([-!#$%&'*+.^_`|~0-9A-Za-z]+):[ \t]*([^\r\n]*)\r\n", re.MULTILINE
+)
+_ALL_BYTES: Final = bytes(range(256))
+_PRINTABLE: Final = bytes(range(0x20, 0x7F))  # the reason phrase's bytes
+_VALUE_OCTETS: Final = _PRINTABLE + b"\t"
+_SIMPLE_VERSIONS: Final = {b"1": "HTTP/1.1", b"0": "HTTP/1.0"}
+_FRAMING: Final = (b"content-length", b"transfer-encoding")
+_new = object.__new__
+# status -> its canonical reason phrase as bytes (b"" when it has none); filled on first use
+_CANONICAL: dict[int, bytes] = {}
 
 
 def default_backend() -> str:
@@ -123,6 +144,72 @@ def _parse_httptools(head: bytes) -> ResponseHeader:
     return resp
 
 
+def _parse_simple(head: bytes) -> ResponseHeader | None:
+    """The message for a head of the everyday shape (see the module docstring), else None.
+
+    The shape: `HTTP/1.0` or `HTTP/1.1`, a status 100..999, a printable ASCII reason, CRLF line
+    ends only, every field a token, a colon and a printable ASCII value (tabs inside) that does
+    not end in whitespace, and at most one framing field (a decimal Content-Length, or
+    `Transfer-Encoding: chunked` on HTTP/1.1)."""
+    if head[:7] != b"HTTP/1." or head[8:9] != b" ":
+        return None
+    minor = head[7:8]
+    code = head[9:12]
+    if minor not in _SIMPLE_VERSIONS or not code.isdigit() or code[:1] == b"0":
+        return None
+    line_end = head.find(b"\r\n")
+    if line_end == 12:
+        reason = b""
+    elif head[12:13] == b" ":
+        reason = head[13:line_end]
+        if reason.translate(_ALL_BYTES, _PRINTABLE):
+            return None
+    else:
+        return None
+    block = head[line_end + 2 : -2]
+    if b" \r" in block or b"\t\r" in block:
+        return None  # a value ending in whitespace (or empty after some): llhttp decides
+    pairs = _SIMPLE_FIELD.findall(block)
+    if len(pairs) != block.count(b"\n"):
+        # Each match is one whole CRLF-ended line starting at a line start, so fewer matches
+        # than LFs means a line that is not `token: value`, or a bare LF somewhere.
+        return None
+    values = [pair[1] for pair in pairs]
+    if b"".join(values).translate(_ALL_BYTES, _VALUE_OCTETS):
+        return None
+    names = [pair[0] for pair in pairs]
+    keys = [name.lower() for name in names]
+    if b"content-length" in keys or b"transfer-encoding" in keys:
+        lengths = keys.count(b"content-length")
+        codings = keys.count(b"transfer-encoding")
+        if lengths > 1 or codings > 1 or (lengths and codings):
+            return None  # llhttp decides (and refuses) ambiguous framing
+        value = values[keys.index(_FRAMING[0] if lengths else _FRAMING[1])]
+        if lengths and not value.isdigit():
+            return None
+        if codings and (minor != b"1" or value.lower() != b"chunked"):
+            return None
+    status = int(code)
+    resp: ResponseHeader = _new(ResponseHeader)
+    resp._status = status
+    resp._reason = None
+    resp._version = _SIMPLE_VERSIONS[minor]
+    resp.headers = HeaderMap._adopt(names, keys, values, True)
+    if reason:
+        canonical = _CANONICAL.get(status)
+        if canonical is None:
+            phrase = ResponseHeader(status).reason_phrase
+            canonical = _CANONICAL[status] = b"" if phrase is None else phrase.encode("latin-1")
+        if reason != canonical:
+            resp.set_reason_phrase(reason)
+    return resp
+
+
+def _parse_fast(head: bytes) -> ResponseHeader:
+    resp = _parse_simple(head)
+    return _parse_httptools(head) if resp is None else resp
+
+
 def _parse_h11(head: bytes) -> ResponseHeader:
     import h11
 
@@ -146,7 +233,7 @@ def _parse_h11(head: bytes) -> ResponseHeader:
 
 
 _H11_REQUEST: Final = [("Host", "upstream"), ("Connection", "upgrade"), ("Upgrade", "any")]
-_PARSERS: Final = {"httptools": _parse_httptools, "h11": _parse_h11}
+_PARSERS: Final = {"httptools": _parse_fast, "h11": _parse_h11}
 
 
 def _repair(head: bytes) -> bytes:

@@ -90,6 +90,16 @@ def response_body_mode(request: RequestHeader, resp: ResponseHeader) -> BodyRead
     status = resp.status
     if request.method == "HEAD" or status < 200 or status in (204, 304):
         return BodyReader.empty()
+    headers = resp.headers
+    keys = headers._keys
+    if b"transfer-encoding" not in keys:
+        if b"content-length" not in keys:
+            return BodyReader.until_close()
+        if keys.count(b"content-length") == 1:
+            # the usual: one plain decimal Content-Length
+            value = headers._parts[4 * keys.index(b"content-length") + 2]
+            if len(value) <= _MAX_LENGTH_DIGITS and value.isdigit():
+                return BodyReader.content_length(int(value))
     te = resp.get_all(b"transfer-encoding")
     lengths = resp.get_all(b"content-length")
     if te:
