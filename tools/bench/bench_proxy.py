@@ -7,7 +7,8 @@ keepalive 64; }`, `proxy_http_version 1.1`, `proxy_set_header Connection ""`), a
 returns the origin), once per HTTP/1 codec backend (PINGORA_H1_BACKEND).
 
 1. small keep-alive responses: `wrk -t1 -c50 -d10s` on each proxy; requests/s, ratio to nginx
-   (target >= 0.5x with httptools + uvloop).
+   (target >= 0.5x with httptools + uvloop), and the proxy process's CPU time per request
+   (from /proc; it stays meaningful when wrk and the origin share the CPUs with the proxy).
 2. latency at a fixed rate: an asyncio client sends R req/s (default 1000) over keep-alive
    connections for D s to each proxy; p50/p99/max measured from each request's scheduled send
    time (so a stall is not hidden by the client waiting for it).
@@ -205,6 +206,20 @@ class WrkResult:
 _UNITS: Final = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time `pid` used so far (from /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk_cpu(port: int, pid: int, duration: int, connections: int) -> tuple[WrkResult, float]:
+    """wrk on `/` and the CPU microseconds process `pid` spent per request meanwhile."""
+    before = cpu_seconds(pid)
+    result = run_wrk(port, "/", duration, connections)
+    used = cpu_seconds(pid) - before
+    return result, used * 1e6 / max(1.0, result.requests_per_s * duration)
+
+
 def run_wrk(port: int, path: str, duration: int, connections: int) -> WrkResult:
     cmd = [WRK, "-t1", f"-c{connections}", f"-d{duration}s", f"http://127.0.0.1:{port}{path}"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=True)
@@ -316,16 +331,18 @@ def main() -> None:
               f"wrk -t1 -c{c} -d{d}s")
 
         print("\n1. small keep-alive responses (GET / -> 'hello')")
-        base = run_wrk(nginx.ports[0], "/", d, c)
-        rows = [("nginx proxy_pass", base.requests_per_s, base.errors, "")]
+        base, base_cpu = run_wrk_cpu(nginx.ports[0], nginx.pid, d, c)
+        rows = [("nginx proxy_pass", base, base_cpu, "")]
         for backend in backends:
             with our_proxy(origin_port, backend, tmp) as ours:
-                result = run_wrk(ours.port, "/", d, c)
-            rows.append((f"ours ({backend})", result.requests_per_s, result.errors, _reuse(ours)))
-        print(f"   {'proxy':<20}{'requests/s':>12}{'x nginx':>9}{'errors':>8}  upstream reuse")
-        for name, rps, errors, reuse in rows:
-            print(f"   {name:<20}{rps:>12,.0f}{rps / base.requests_per_s:>9.2f}{errors:>8}  "
-                  f"{reuse}")
+                result, cpu = run_wrk_cpu(ours.port, ours.pid, d, c)
+            rows.append((f"ours ({backend})", result, cpu, _reuse(ours)))
+        print(f"   {'proxy':<20}{'requests/s':>12}{'x nginx':>9}{'CPU us/req':>11}"
+              f"{'errors':>8}  upstream reuse")
+        for name, res, cpu, reuse in rows:
+            print(f"   {name:<20}{res.requests_per_s:>12,.0f}"
+                  f"{res.requests_per_s / base.requests_per_s:>9.2f}{cpu:>11.1f}"
+                  f"{res.errors:>8}  {reuse}")
 
         print(f"\n2. latency at {args.rate:.0f} req/s for {args.latency_duration:.0f}s "
               f"({c} keep-alive connections, from the scheduled send time)")

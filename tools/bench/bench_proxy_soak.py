@@ -94,7 +94,8 @@ def main() -> None:
         print(f"proxy log           {proxy.failed_requests} failed requests "
               "(wrk closing its connections at the end counts)")
         print(f"RSS start           {samples[0][1] / 1024:.1f} MiB")
-        print(f"RSS at {args.warmup:>2}s (base)  {baseline / 1024:.1f} MiB")
+        base_label = f"RSS at {args.warmup}s (base)"
+        print(f"{base_label:<20}{baseline / 1024:.1f} MiB")
         print(f"RSS at end          {final / 1024:.1f} MiB   growth {growth:+.1%} "
               f"(target < {GROWTH_TARGET:.0%})")
         print(f"RSS peak after base {peak / 1024:.1f} MiB   growth {peak_growth:+.1%}")
