@@ -6,14 +6,16 @@ on), starts `nginx -p PREFIX -c PREFIX/nginx.conf` with `daemon off`, waits unti
 accepts connections, and on `stop()` (or leaving the `with` block) quits it gracefully
 (SIGQUIT, then SIGKILL after a bound) and removes the prefix. In the block, `{prefix}` and
 `{port}` (the first of `ports`) are replaced literally, so nginx's own braces need no escaping.
-`files` are written under the prefix first (e.g. a static file an origin serves).
+`files` are written under the prefix first (e.g. a static file an origin serves). `main` holds
+extra top-level directives (e.g. `worker_rlimit_nofile 10000;`), with the same replacements.
 
 By default nginx runs with `master_process off`: one process that does all the work, so its
 pid is the one to sample for RSS and "1 worker" holds exactly. `master=True` runs the usual
 master + `workers` worker processes instead (`worker_pids()` lists them).
 
-Also here: `free_port()` (ask the OS for a free loopback port) and `wait_listening()`.
-This module only starts and stops nginx; it does not measure anything.
+Also here, for the other servers a benchmark starts: `free_port()` (ask the OS for a free
+loopback port), `wait_listening()` and `stop_process()`. This module only starts and stops
+servers; it does not measure anything.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Final
+from typing import Any, Final
 
-__all__ = ["NGINX", "Nginx", "free_port", "wait_listening"]
+__all__ = ["NGINX", "Nginx", "free_port", "stop_process", "wait_listening"]
 
 NGINX: Final = shutil.which("nginx") or "/usr/sbin/nginx"
 READY_TIMEOUT: Final = 15.0
@@ -42,7 +44,7 @@ master_process {master};
 worker_processes {workers};
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log {log_level};
-events {{ worker_connections {worker_connections}; }}
+{main}events {{ worker_connections {worker_connections}; }}
 http {{
     access_log off;
     client_body_temp_path {prefix}/body;
@@ -79,6 +81,19 @@ def wait_listening(
     raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+def stop_process(
+    proc: subprocess.Popen[Any], sig: int = signal.SIGINT, timeout: float = STOP_TIMEOUT
+) -> None:
+    """Send `sig` to `proc` if it still runs and wait for it; SIGKILL it after `timeout` s."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class Nginx:
     """One nginx instance on a temporary prefix; see the module docstring."""
 
@@ -88,6 +103,7 @@ class Nginx:
         *,
         ports: Iterable[int] = (),
         files: Mapping[str, bytes] | None = None,
+        main: str = "",
         binary: str = NGINX,
         master: bool = False,
         workers: int = 1,
@@ -99,6 +115,7 @@ class Nginx:
         self.http = http
         self.ports = tuple(ports)
         self.files = dict(files or {})
+        self.main = main
         self.binary = binary
         self.master = master
         self.workers = workers
@@ -114,17 +131,20 @@ class Nginx:
 
     def render(self, prefix: Path) -> str:
         """The whole nginx.conf for `prefix`."""
-        http = self.http.replace("{prefix}", str(prefix))
-        if self.ports:
-            http = http.replace("{port}", str(self.ports[0]))
         return _MAIN_CONF.format(
             master="on" if self.master else "off",
             workers=self.workers,
             prefix=prefix,
             log_level=self.log_level,
             worker_connections=self.worker_connections,
-            http=http,
+            main=self._fill(self.main + "\n" if self.main else "", prefix),
+            http=self._fill(self.http, prefix),
         )
+
+    def _fill(self, text: str, prefix: Path) -> str:
+        """`text` with `{prefix}` and `{port}` replaced literally."""
+        text = text.replace("{prefix}", str(prefix))
+        return text.replace("{port}", str(self.ports[0])) if self.ports else text
 
     def start(self) -> Nginx:
         """Write the prefix, start nginx, wait for its ports; returns self."""
@@ -178,13 +198,8 @@ class Nginx:
     def stop(self) -> None:
         """Quit gracefully (SIGQUIT; SIGKILL after STOP_TIMEOUT) and remove the prefix."""
         proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGQUIT)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:
+            stop_process(proc, signal.SIGQUIT)
         if self.prefix is not None:
             shutil.rmtree(self.prefix, ignore_errors=True)
             self.prefix = None

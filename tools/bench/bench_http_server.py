@@ -1,9 +1,9 @@
 """Requests/s of an `HttpServer` hello-world beside nginx's `return 200 "hello"`, in one run.
 
 Each target runs alone on a free 127.0.0.1 port and is loaded with the same wrk settings
-(`wrk -t1 -c50 -d10s` by default): nginx (1 worker, daemon off, temporary prefix, access_log
-off), then our server (one process, event loop "auto": uvloop when installed) once per HTTP/1
-codec backend, forced with PINGORA_H1_BACKEND. A last row, "L4 ceiling", answers each read
+(`wrk -t1 -c50 -d10s` by default): nginx (one process, started by tools/bench/_nginx.py), then
+our server (one process, event loop "auto": uvloop when installed) once per HTTP/1 codec
+backend, forced with PINGORA_H1_BACKEND. A last row, "L4 ceiling", answers each read
 with a canned response straight from our TcpListener/TransportStream (no HTTP parsing): the
 most any HTTP layer on top could reach. Prints requests/s and the ratio to nginx.
 Target: the httptools backend >= 0.5x nginx.
@@ -19,43 +19,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-WRK: Final = "/usr/bin/wrk"
-NGINX: Final = shutil.which("nginx") or "/usr/sbin/nginx"
+if TYPE_CHECKING:  # how mypy (run from the repo root) names the scripts next to this one
+    from tools.bench._nginx import Nginx, free_port, stop_process, wait_listening
+    from tools.bench.bench_proxy import ORIGIN_HTTP, WRK, WrkResult, run_wrk
+else:
+    from _nginx import Nginx, free_port, stop_process, wait_listening
+    from bench_proxy import ORIGIN_HTTP, WRK, WrkResult, run_wrk
+
 BODY: Final = b"hello"
-READY_TIMEOUT: Final = 15.0
-
-NGINX_CONF: Final = """\
-daemon off;
-master_process off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    keepalive_requests 1000000;
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{ return 200 "hello"; }}
-    }}
-}}
-"""
 
 
 # -- the server under test (runs in a subprocess) -------------------------------------------------
@@ -141,77 +118,29 @@ def serve_l4(port: int) -> None:
 # -- the driver -----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {READY_TIMEOUT}s")
-
-
 def check_hello(port: int) -> None:
+    """One keep-alive GET (the L4 ceiling server never closes); raise unless 200 "hello"."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
         data = b""
-        while not data.endswith(BODY):
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
+        while not data.endswith(BODY) and (chunk := sock.recv(4096)):
             data += chunk
     if not data.startswith(b"HTTP/1.1 200") or not data.endswith(BODY):
         raise RuntimeError(f"unexpected response from 127.0.0.1:{port}: {data!r}")
 
 
-def run_wrk(port: int, duration: int, connections: int) -> float:
-    cmd = [WRK, "-t1", f"-c{connections}", f"-d{duration}s", f"http://127.0.0.1:{port}/"]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30, check=True)
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out.stdout)
-    if match is None:
-        raise RuntimeError(f"no Requests/sec in wrk output:\n{out.stdout}\n{out.stderr}")
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", out.stdout)
-    if errors:
-        print(f"  wrk reported: {errors.group(0)}", file=sys.stderr)
-    return float(match.group(1))
-
-
-def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> None:
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def measure(port: int, duration: int, connections: int) -> float:
+    """Check the hello answer on `port`, then its requests/s under wrk."""
+    check_hello(port)
+    result: WrkResult = run_wrk(port, "/", duration, connections)
+    if result.errors:
+        print(f"  wrk reported {result.errors} errors on port {port}", file=sys.stderr)
+    return result.requests_per_s
 
 
 def bench_nginx(duration: int, connections: int) -> float:
-    with tempfile.TemporaryDirectory(prefix="bench-nginx-") as prefix:
-        port = free_port()
-        conf = Path(prefix, "nginx.conf")
-        conf.write_text(NGINX_CONF.format(prefix=prefix, port=port))
-        proc = subprocess.Popen(
-            [NGINX, "-p", prefix, "-c", str(conf), "-e", f"{prefix}/error.log"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_listening(port, proc)
-            check_hello(port)
-            return run_wrk(port, duration, connections)
-        finally:
-            stop(proc, signal.SIGQUIT)
+    with Nginx(ORIGIN_HTTP, ports=[free_port()]) as nginx:  # `return 200 "hello"` at /
+        return measure(nginx.ports[0], duration, connections)
 
 
 def bench_ours(
@@ -225,10 +154,9 @@ def bench_ours(
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
     try:
         wait_listening(port, proc)
-        check_hello(port)
-        return run_wrk(port, duration, connections)
+        return measure(port, duration, connections)
     finally:
-        stop(proc)
+        stop_process(proc)
 
 
 def main() -> None:
@@ -247,9 +175,8 @@ def main() -> None:
     if args.serve_l4 is not None:
         serve_l4(args.serve_l4)
         return
-    for tool in (WRK, NGINX):
-        if not os.access(tool, os.X_OK):
-            sys.exit(f"{tool} is needed for this benchmark")
+    if not os.access(WRK, os.X_OK) or not Nginx.available():
+        sys.exit(f"{WRK} and nginx are needed for this benchmark")
     settings = f"wrk -t1 -c{args.connections} -d{args.duration}s"
     print(f"HTTP/1.1 hello-world, loopback, {settings}, 1 server process each")
     nginx = bench_nginx(args.duration, args.connections)

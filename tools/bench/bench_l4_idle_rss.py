@@ -3,10 +3,11 @@
 Each server runs in its own process. The client opens N connections one by one, makes one
 request/response exchange on each (so every connection is accepted, served once and left idle
 in keep-alive), and the server's RSS (VmRSS from /proc) is read before and after. Ours is run
-on the default asyncio loop and, when installed, on uvloop; nginx runs one worker with
-`worker_connections 10000` and `keepalive_timeout 300` from a temporary prefix.
+on the default asyncio loop and, when installed, on uvloop; nginx runs as one process
+(started by tools/bench/_nginx.py) with `worker_connections 10000` (or more) and
+`keepalive_timeout 300`.
 
-    python tools/bench/bench_l4_idle_rss.py [--connections 5000] [--nginx /usr/sbin/nginx]
+    python tools/bench/bench_l4_idle_rss.py [--connections 5000] [--nginx PATH]
 """
 
 from __future__ import annotations
@@ -16,40 +17,29 @@ import asyncio
 import importlib.util
 import os
 import resource
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # how mypy (run from the repo root) names the helper next to this script
+    from tools.bench._nginx import NGINX, Nginx, free_port, stop_process
+else:
+    from _nginx import NGINX, Nginx, free_port, stop_process
 
 TARGET_KIB_PER_CONN = 20.0
-NGINX_CONF = """\
-worker_processes 1;
-worker_rlimit_nofile {nofile};
-daemon off;
-master_process on;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 10000; }}
-http {{
-    access_log off;
+NGINX_HTTP = """\
     keepalive_timeout 300;
     keepalive_requests 100000;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    server {{
+    server {
         listen 127.0.0.1:{port};
-        location / {{ return 200 "ok"; }}
-    }}
-}}
+        location / { return 200 "ok"; }
+    }
 """
 REQUEST = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
 
@@ -78,26 +68,6 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for pid {pid}")
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 Exchange = Callable[[socket.socket], None]
@@ -183,48 +153,24 @@ def bench_ours(loop_name: str, count: int) -> Result:
             raise RuntimeError(f"our server did not start: {line}")
         return measure(f"pingora ({loop_name})", proc.pid, int(line[1]), count, echo_once)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
+        stop_process(proc, signal.SIGTERM)
 
 
 def bench_nginx(nginx: str, count: int, nofile: int) -> Result | None:
-    if not Path(nginx).exists():
+    if not Nginx.available(nginx):
         print(f"nginx not found at {nginx}: no reference run")
         return None
-    prefix = tempfile.mkdtemp(prefix="bench-nginx-")
-    port = free_port()
-    conf = Path(prefix) / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(prefix=prefix, port=port, nofile=nofile))
-    proc = subprocess.Popen([nginx, "-p", prefix, "-c", str(conf), "-e", f"{prefix}/error.log"])
-    try:
-        deadline = time.monotonic() + 10
-        workers: list[int] = []
-        while time.monotonic() < deadline:
-            workers = children_of(proc.pid)
-            if workers:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    pass
-            time.sleep(0.05)
-        else:
-            raise RuntimeError("nginx did not start")
-        return measure("nginx (1 worker)", workers[0], port, count, http_once)
-    finally:
-        proc.send_signal(signal.SIGQUIT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(prefix, ignore_errors=True)
+    main = f"worker_rlimit_nofile {nofile};"
+    server = Nginx(NGINX_HTTP, ports=[free_port()], main=main, binary=nginx,
+                   worker_connections=max(10000, count + 100))
+    with server:
+        return measure("nginx (1 process)", server.pid, server.ports[0], count, http_once)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--connections", type=int, default=5000)
-    parser.add_argument("--nginx", default="/usr/sbin/nginx")
+    parser.add_argument("--nginx", default=NGINX)
     parser.add_argument("--serve", choices=["asyncio", "uvloop"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:

@@ -9,6 +9,8 @@ returns the origin), once per HTTP/1 codec backend (PINGORA_H1_BACKEND).
 1. small keep-alive responses: `wrk -t1 -c50 -d10s` on each proxy; requests/s, ratio to nginx
    (target >= 0.5x with httptools + uvloop), and the proxy process's CPU time per request
    (from /proc; it stays meaningful when wrk and the origin share the CPUs with the proxy).
+   With `--no-modules`, one more row: our proxy (first backend) with no downstream modules
+   (`init_downstream_modules` adds none), the cost of the default, disabled compression module.
 2. latency at a fixed rate: an asyncio client sends R req/s (default 1000) over keep-alive
    connections for D s to each proxy; p50/p99/max measured from each request's scheduled send
    time (so a stall is not hidden by the client waiting for it).
@@ -18,10 +20,10 @@ returns the origin), once per HTTP/1 codec backend (PINGORA_H1_BACKEND).
 
     python tools/bench/bench_proxy.py [--duration 10] [--connections 50] [--rate 1000]
         [--latency-duration 5] [--big-duration 5] [--big-connections 10]
-        [--backends httptools,h11]
+        [--backends httptools,h11] [--no-modules]
 
-`--serve-proxy PORT --origin ADDR --stats FILE` is the proxy mode the benchmark starts in a
-subprocess (bench_proxy_soak.py uses it too).
+`--serve-proxy PORT --origin ADDR --stats FILE [--bare]` is the proxy mode the benchmark starts
+in a subprocess (bench_proxy_soak.py uses it too).
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ import asyncio
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -44,9 +45,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:  # how mypy (run from the repo root) names the helper next to this script
-    from tools.bench._nginx import Nginx, free_port, wait_listening
+    from tools.bench._nginx import Nginx, free_port, stop_process, wait_listening
 else:
-    from _nginx import Nginx, free_port, wait_listening
+    from _nginx import Nginx, free_port, stop_process, wait_listening
 
 WRK: Final = "/usr/bin/wrk"
 BIG_PATH: Final = "/big/1m.bin"
@@ -78,12 +79,13 @@ PROXY_HTTP: Final = """\
 # -- our proxy (runs in a subprocess) --------------------------------------------------------------
 
 
-def serve_proxy(port: int, origin: str, stats: str | None) -> None:
+def serve_proxy(port: int, origin: str, stats: str | None, *, bare: bool = False) -> None:
     """Run the benchmark proxy on 127.0.0.1:`port` until SIGINT; then write the connector's
-    stats as JSON to `stats`."""
+    stats as JSON to `stats`. `bare`: no downstream modules."""
     from dataclasses import asdict
 
     from pingora_core.connectors import Connector
+    from pingora_core.modules import HttpModules
     from pingora_core.server import Server, ServerConf
     from pingora_core.services import Service
     from pingora_core.upstreams import HttpPeer
@@ -96,10 +98,14 @@ def serve_proxy(port: int, origin: str, stats: str | None) -> None:
         async def upstream_peer(self, session: Session, ctx: None) -> HttpPeer:
             return self.peer
 
+    class BareProxy(BenchProxy):
+        def init_downstream_modules(self, modules: HttpModules) -> None:
+            return None
+
     conf = ServerConf(grace_period_seconds=1, graceful_shutdown_timeout_seconds=1)
     connector = Connector.from_server_conf(conf)
-    service = Service("bench proxy", HttpProxy(BenchProxy(HttpPeer(origin)), conf,
-                                               connector=connector))
+    app = (BareProxy if bare else BenchProxy)(HttpPeer(origin))
+    service = Service("bench proxy", HttpProxy(app, conf, connector=connector))
     service.add_tcp(f"127.0.0.1:{port}")
     server = Server(conf=conf)
     server.add_service(service)
@@ -131,14 +137,7 @@ class OurProxy:
         return self.proc.pid
 
     def stop(self) -> None:
-        proc = self.proc
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(self.proc, timeout=15)
         if self.stats_path.exists():
             self.stats = json.loads(self.stats_path.read_text())
             self.stats_path.unlink()
@@ -148,14 +147,19 @@ class OurProxy:
 
 
 @contextmanager
-def our_proxy(origin_port: int, backend: str, tmp: Path) -> Iterator[OurProxy]:
-    """Start our proxy in front of 127.0.0.1:`origin_port`; stop it (stats read) on exit."""
+def our_proxy(
+    origin_port: int, backend: str, tmp: Path, *, bare: bool = False
+) -> Iterator[OurProxy]:
+    """Start our proxy in front of 127.0.0.1:`origin_port` (`bare`: no downstream modules);
+    stop it (stats read) on exit."""
     port = free_port()
     stats_path = tmp / f"stats-{port}.json"
     log_path = tmp / f"proxy-{port}.log"
     env = dict(os.environ, PINGORA_H1_BACKEND=backend)
     cmd = [sys.executable, __file__, "--serve-proxy", str(port),
            "--origin", f"127.0.0.1:{origin_port}", "--stats", str(stats_path)]
+    if bare:
+        cmd.append("--bare")
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
     proxy = OurProxy(port, proc, stats_path, log_path)
@@ -310,14 +314,17 @@ def main() -> None:
     parser.add_argument("--big-connections", type=int, default=10)
     parser.add_argument("--backends", default="httptools,h11",
                         help="codec backends of our proxy; the first one runs every part")
+    parser.add_argument("--no-modules", action="store_true",
+                        help="add a row: our proxy (first backend) without downstream modules")
     parser.add_argument("--serve-proxy", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--origin", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--stats", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_proxy is not None:
         if args.origin is None:
             parser.error("--serve-proxy needs --origin")
-        serve_proxy(args.serve_proxy, args.origin, args.stats)
+        serve_proxy(args.serve_proxy, args.origin, args.stats, bare=args.bare)
         return
     if not os.access(WRK, os.X_OK) or not Nginx.available():
         sys.exit(f"{WRK} and nginx are needed for this benchmark")
@@ -333,14 +340,18 @@ def main() -> None:
         print("\n1. small keep-alive responses (GET / -> 'hello')")
         base, base_cpu = run_wrk_cpu(nginx.ports[0], nginx.pid, d, c)
         rows = [("nginx proxy_pass", base, base_cpu, "")]
-        for backend in backends:
-            with our_proxy(origin_port, backend, tmp) as ours:
+        variants = [(backend, False) for backend in backends]
+        if args.no_modules:
+            variants.append((main_backend, True))
+        for backend, bare in variants:
+            with our_proxy(origin_port, backend, tmp, bare=bare) as ours:
                 result, cpu = run_wrk_cpu(ours.port, ours.pid, d, c)
-            rows.append((f"ours ({backend})", result, cpu, _reuse(ours)))
-        print(f"   {'proxy':<20}{'requests/s':>12}{'x nginx':>9}{'CPU us/req':>11}"
+            name = f"ours ({backend}, no modules)" if bare else f"ours ({backend})"
+            rows.append((name, result, cpu, _reuse(ours)))
+        print(f"   {'proxy':<30}{'requests/s':>12}{'x nginx':>9}{'CPU us/req':>11}"
               f"{'errors':>8}  upstream reuse")
         for name, res, cpu, reuse in rows:
-            print(f"   {name:<20}{res.requests_per_s:>12,.0f}"
+            print(f"   {name:<30}{res.requests_per_s:>12,.0f}"
                   f"{res.requests_per_s / base.requests_per_s:>9.2f}{cpu:>11.1f}"
                   f"{res.errors:>8}  {reuse}")
 

@@ -1,10 +1,13 @@
 """`TransportStream`: the default `Stream`, an `asyncio.Protocol` sitting directly on an asyncio
 (or uvloop) transport.
 
-This is the data path. A read that finds buffered bytes returns them without awaiting; a read
-that waits gets the next chunk handed over without a copy when it fits. One bytearray and one
-waiter future per connection; reading pauses above the high-water mark so memory stays bounded.
-Nothing here calls anyio or checkpoints per call.
+This is the data path. Received chunks are queued as the transport hands them over (no copy)
+with a running byte count; a read returns the first chunk itself when it fits, one slice of it
+when it is larger (an offset marks how much of it was taken, so the rest is never shifted), and
+joins chunks only when they are small. A read that finds buffered bytes returns them without
+awaiting; a read that waits gets the next chunk handed over without a copy when it fits. One
+chunk queue and one waiter future per connection; reading pauses when more than the high-water
+mark is buffered so memory stays bounded. Nothing here calls anyio or checkpoints per call.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import contextlib
 import socket
 import struct
 import time
+from collections import deque
 from collections.abc import Iterable
 from typing import Any, Final, cast
 
@@ -28,6 +32,9 @@ DEFAULT_READ_HIGH_WATER: Final = 256 * 1024
 DEFAULT_READ_LOW_WATER: Final = 64 * 1024
 _LINGER_RESET: Final = struct.pack("ii", 1, 0)
 _INET: Final = (socket.AF_INET, socket.AF_INET6)
+# a buffered piece shorter than this is joined with the next ones (as long as they are short
+# too) into one read: copying a few small pieces costs less than a read and a write for each
+_JOIN_BELOW: Final = 16 * 1024
 
 
 class TransportStream(Stream, asyncio.Protocol):
@@ -43,6 +50,7 @@ class TransportStream(Stream, asyncio.Protocol):
 
     __slots__ = (
         "_buffer",
+        "_buffered",
         "_closed",
         "_drain_waiters",
         "_eof",
@@ -52,6 +60,7 @@ class TransportStream(Stream, asyncio.Protocol):
         "_lost",
         "_lost_exc",
         "_low",
+        "_offset",
         "_read_paused",
         "_shut",
         "_transport",
@@ -84,7 +93,11 @@ class TransportStream(Stream, asyncio.Protocol):
         self._high = read_high_water
         self._low = low
         self._write_high = write_high_water
-        self._buffer = bytearray()
+        # received chunks, oldest first; `_offset` bytes of the first one were read already and
+        # `_buffered` counts the bytes still to read (of all chunks, less the offset)
+        self._buffer: deque[bytes] = deque()
+        self._buffered = 0
+        self._offset = 0
         self._waiter: asyncio.Future[bytes | None] | None = None
         self._want = 0
         self._drain_waiters: list[asyncio.Future[None]] | None = None
@@ -112,17 +125,22 @@ class TransportStream(Stream, asyncio.Protocol):
         digest.peer_addr = format_sockaddr(transport.get_extra_info("peername"))
 
     def data_received(self, data: bytes) -> None:
+        size = len(data)
+        if not size:
+            return  # nothing to wake a reader for (an empty read would look like EOF)
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
             if not waiter.done():
-                if len(data) <= self._want and not self._buffer:
+                if size <= self._want and not self._buffered:
                     waiter.set_result(data)  # handed over whole: no copy
                     return
                 waiter.set_result(None)
-        buffer = self._buffer
-        buffer += data
-        if len(buffer) > self._high and not self._read_paused:
+        if self._closed:
+            return  # close() dropped what was buffered; nobody reads what comes after
+        self._buffer.append(data)  # kept as it is: the transport's bytes, not a copy
+        self._buffered = buffered = self._buffered + size
+        if buffered > self._high and not self._read_paused:
             self._read_paused = True
             self._transport.pause_reading()
 
@@ -149,8 +167,7 @@ class TransportStream(Stream, asyncio.Protocol):
     async def read(self, max_bytes: int = 65536) -> bytes:
         if max_bytes <= 0:
             raise ValueError(f"max_bytes must be > 0, got {max_bytes}")
-        buffer = self._buffer
-        if not buffer:
+        if not self._buffered:
             if self._eof or self._lost or self._closed:
                 return self._read_at_end()
             # wait for data_received (inlined: this is the path of every idle connection)
@@ -167,22 +184,25 @@ class TransportStream(Stream, asyncio.Protocol):
                 self._waiter = None
             if data is not None:
                 return data
-            buffer = self._buffer  # close() may have replaced it
-            if not buffer:
+            if not self._buffered:  # woken by EOF, a lost connection or close()
                 return self._read_at_end()
-        if len(buffer) <= max_bytes:
-            data = bytes(buffer)
-            buffer.clear()
-        else:
-            data = bytes(buffer[:max_bytes])
-            del buffer[:max_bytes]
-        if self._read_paused and len(buffer) <= self._low:
+        data = self._take(max_bytes)
+        if self._read_paused and self._buffered <= self._low:
             self._resume_reading()
         return data
 
     def unread(self, data: bytes) -> None:
-        if data and not self._closed:
-            self._buffer[:0] = data
+        if not data or self._closed:
+            return
+        if type(data) is not bytes:
+            data = bytes(data)  # a bytearray the caller may change later: keep a copy
+        buffer = self._buffer
+        offset = self._offset
+        if offset:
+            buffer[0] = buffer[0][offset:]  # the offset belongs to the first chunk only
+            self._offset = 0
+        buffer.appendleft(data)
+        self._buffered += len(data)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._lost or self._closed or self._shut:
@@ -225,7 +245,7 @@ class TransportStream(Stream, asyncio.Protocol):
         if self._closed:
             return
         self._closed = True
-        self._buffer = bytearray()
+        self._drop_buffer()
         self._transport.close()
         self._wake_reader()
         self._wake_drainers()
@@ -235,7 +255,7 @@ class TransportStream(Stream, asyncio.Protocol):
         if self._closed and (self._lost or not transport.get_write_buffer_size()):
             return  # closed already and nothing left to drop
         self._closed = True
-        self._buffer = bytearray()
+        self._drop_buffer()
         if not self._lost:
             sock = transport.get_extra_info("socket")
             if sock is not None and sock.family in _INET:
@@ -248,7 +268,7 @@ class TransportStream(Stream, asyncio.Protocol):
 
     @property
     def at_eof(self) -> bool:
-        return (self._eof or self._lost or self._closed) and not self._buffer
+        return (self._eof or self._lost or self._closed) and not self._buffered
 
     @property
     def is_closing(self) -> bool:
@@ -274,7 +294,7 @@ class TransportStream(Stream, asyncio.Protocol):
     @property
     def buffered(self) -> int:
         """How many received bytes wait to be read."""
-        return len(self._buffer)
+        return self._buffered
 
     def __repr__(self) -> str:
         if self._closed:
@@ -295,10 +315,48 @@ class TransportStream(Stream, asyncio.Protocol):
         )
         return (
             f"<TransportStream {state} local={self.digest.local_addr} "
-            f"peer={self.digest.peer_addr} buffered={len(self._buffer)}{flags}>"
+            f"peer={self.digest.peer_addr} buffered={self._buffered}{flags}>"
         )
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _take(self, max_bytes: int) -> bytes:
+        """Up to `max_bytes` buffered bytes (there are some): the first chunk itself when it
+        fits, one slice of it when it is larger, small chunks joined."""
+        buffer = self._buffer
+        head = buffer[0]
+        offset = self._offset
+        size = len(head) - offset
+        if size > max_bytes:  # a part of the first chunk: copy that part only
+            end = offset + max_bytes
+            self._offset = end
+            self._buffered -= max_bytes
+            return head[offset:end]
+        buffer.popleft()
+        if offset:
+            self._offset = 0
+            head = head[offset:]
+        if size >= _JOIN_BELOW or not buffer or len(buffer[0]) >= _JOIN_BELOW:
+            self._buffered -= size
+            return head  # the chunk itself (or its unread rest)
+        # small pieces in a row: one read for as many of them as fit (each whole)
+        parts = [head]
+        room = max_bytes - size
+        while buffer:
+            nxt = buffer[0]
+            length = len(nxt)
+            if length > room or length >= _JOIN_BELOW:
+                break
+            parts.append(buffer.popleft())
+            room -= length
+            size += length
+        self._buffered -= size
+        return head if len(parts) == 1 else b"".join(parts)
+
+    def _drop_buffer(self) -> None:
+        self._buffer.clear()
+        self._buffered = 0
+        self._offset = 0
 
     def _read_at_end(self) -> bytes:
         if self._closed:
