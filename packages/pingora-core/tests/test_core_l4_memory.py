@@ -145,3 +145,20 @@ async def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="max_bytes"):
         await a.read(0)
     assert "MemoryStream" in repr(a)
+
+
+async def test_drain_succeeds_when_the_peer_read_everything_then_closed() -> None:
+    a, b = memory_stream_pair(max_buffer=0)
+    a.write(b"xyz")
+    results: list[str] = []
+
+    async def drainer() -> None:
+        await a.drain()
+        results.append("drained")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(drainer)
+        await anyio.wait_all_tasks_blocked()
+        assert await b.read(10) == b"xyz"
+        await b.close()
+    assert results == ["drained"]

@@ -26,7 +26,8 @@ class _Pipe:
     """One direction: bytes written by one side and not yet read by the other."""
 
     __slots__ = (
-        "buffer", "drain_waiters", "eof", "max_buffer", "read_waiter", "reader_gone", "reset",
+        "buffer", "drain_waiters", "eof", "lost", "max_buffer", "read_waiter", "reader_gone",
+        "reset",
     )
 
     def __init__(self, max_buffer: int) -> None:
@@ -35,6 +36,7 @@ class _Pipe:
         self.eof = False  # the writer sent EOF (shutdown or close)
         self.reset = False  # the writer aborted
         self.reader_gone = False  # the reader closed: writes fail
+        self.lost = False  # the reader closed with bytes unread: they never arrived
         self.read_waiter: asyncio.Future[None] | None = None
         self.drain_waiters: list[asyncio.Future[None]] = []
 
@@ -111,8 +113,10 @@ class MemoryStream(Stream):
         while True:
             if self._closed:
                 raise closed_error("write on a closed stream", self._esource)
-            if pipe.reader_gone:
+            if pipe.reader_gone and pipe.lost:
                 raise write_error(BrokenPipeError("the peer closed the stream"), self._esource)
+            if not pipe.buffer:
+                return  # everything written was read, as a socket whose peer left after reading
             if len(pipe.buffer) <= pipe.max_buffer:
                 return
             waiter = asyncio.get_running_loop().create_future()
@@ -137,6 +141,7 @@ class MemoryStream(Stream):
         out.wake_reader()
         out.wake_writers()
         incoming.reader_gone = True
+        incoming.lost = incoming.lost or bool(incoming.buffer)
         incoming.buffer.clear()
         incoming.wake_reader()
         incoming.wake_writers()
@@ -149,6 +154,7 @@ class MemoryStream(Stream):
         out.wake_reader()
         out.wake_writers()
         incoming.reader_gone = True
+        incoming.lost = incoming.lost or bool(incoming.buffer)
         incoming.buffer.clear()
         incoming.wake_reader()
         incoming.wake_writers()

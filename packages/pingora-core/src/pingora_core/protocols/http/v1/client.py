@@ -38,7 +38,7 @@ __all__ = ["MAX_HEADERS", "MAX_HEAD_SIZE", "HttpSession"]
 
 MAX_HEAD_SIZE: Final = 1048575
 MAX_HEADERS: Final = 256
-_READ: Final = 65536
+_READ: Final = 262144
 _UP: Final = ErrorSource.UPSTREAM
 
 
