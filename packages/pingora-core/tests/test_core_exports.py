@@ -27,7 +27,7 @@ SUBPACKAGE_API = {
         "DEFAULT_BODY", "LISTENING", "MemoryStream", "MockOrigin", "RawHttpClient", "RawResponse",
         "SeenRequest", "ServerProcess", "download_body", "memory_stream_pair", "read_chunked_body",
         "read_response", "read_response_body", "read_response_head", "request_bytes",
-        "start_program", "tcp_stream_pair",
+        "serving", "start_program", "tcp_stream_pair",
     },
 }
 

@@ -8,10 +8,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import anyio
 import pytest
 
 from pingora_core.server import Server, ServerConf
+from pingora_core.testing import serving
 from pingora_core.testing.mock_origin import DEFAULT_BODY, MockOrigin, download_body
 from pingora_core.upstreams import HttpPeer
 from pingora_proxy import DEFAULT_SERVICE_NAME, HttpProxy, ProxyHttp, Session, http_proxy_service
@@ -35,18 +35,10 @@ async def running(app: ProxyHttp[None]) -> AsyncIterator[tuple[str, HttpProxy]]:
     service = http_proxy_service(server.configuration, app)
     assert service.name == DEFAULT_SERVICE_NAME
     service.add_tcp("127.0.0.1:0")
-    server.add_service(service)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.run)
-        try:
-            with anyio.fail_after(10):
-                for handle in server.services:
-                    await handle.wait_ready()
-            proxy = service.app
-            assert isinstance(proxy, HttpProxy)
-            yield service.bound_addresses()[0], proxy
-        finally:
-            server.request_shutdown()
+    proxy = service.app
+    assert isinstance(proxy, HttpProxy)
+    async with serving(server, service, time_limit=10) as address:
+        yield address, proxy
 
 
 async def exchange(

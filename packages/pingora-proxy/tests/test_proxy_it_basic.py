@@ -20,7 +20,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import anyio
 import pytest
 
 from pingora_core.errors import Error
@@ -32,6 +31,7 @@ from pingora_core.testing import (
     RawHttpClient,
     RawResponse,
     download_body,
+    serving,
 )
 from pingora_core.upstreams import HttpPeer
 from pingora_http import RequestHeader, ResponseHeader
@@ -121,16 +121,8 @@ async def serve(app: ProxyHttp[Ctx], *, uds: Path | None = None) -> AsyncIterato
         service.add_tcp("127.0.0.1:0")
     else:
         service.add_uds(str(uds))
-    server.add_service(service)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.run)
-        try:
-            with anyio.fail_after(TIMEOUT):
-                for handle in server.services:
-                    await handle.wait_ready()
-            yield service.bound_addresses()[0]
-        finally:
-            server.request_shutdown()
+    async with serving(server, service, time_limit=TIMEOUT) as address:
+        yield address
 
 
 # -- a strict little HTTP/1.1 client --------------------------------------------------------------

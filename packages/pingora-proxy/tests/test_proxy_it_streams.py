@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-import anyio
 import pytest
 
 from pingora_core.errors import Error
@@ -33,6 +32,7 @@ from pingora_core.testing import (
     read_chunked_body,
     read_response_body,
     read_response_head,
+    serving,
 )
 from pingora_core.upstreams import HttpPeer
 from pingora_proxy import ALLOW_CONNECT_KEY, HttpProxy, ProxyHttp, Session, http_proxy_service
@@ -83,16 +83,8 @@ async def serve(
     )
     service = Service("proxy under test", proxy)
     service.add_tcp("127.0.0.1:0")
-    server.add_service(service)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.run)
-        try:
-            with anyio.fail_after(TIMEOUT):
-                for handle in server.services:
-                    await handle.wait_ready()
-            yield service.bound_addresses()[0]
-        finally:
-            server.request_shutdown()
+    async with serving(server, service, time_limit=TIMEOUT) as address:
+        yield address
 
 
 # -- raw client side -------------------------------------------------------------------------------
@@ -548,13 +540,5 @@ async def serve_with_conf(app: ProxyHttp[None], conf: ServerConf) -> AsyncIterat
     server = Server(conf=conf)
     service = http_proxy_service(server.configuration, app)
     service.add_tcp("127.0.0.1:0")
-    server.add_service(service)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.run)
-        try:
-            with anyio.fail_after(TIMEOUT):
-                for handle in server.services:
-                    await handle.wait_ready()
-            yield service.bound_addresses()[0]
-        finally:
-            server.request_shutdown()
+    async with serving(server, service, time_limit=TIMEOUT) as address:
+        yield address

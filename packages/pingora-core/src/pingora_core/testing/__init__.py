@@ -14,6 +14,7 @@ from pingora_core.testing.raw_http import (
     read_response_head,
     request_bytes,
 )
+from pingora_core.testing.serving import serving
 from pingora_core.testing.streams import MemoryStream, memory_stream_pair, tcp_stream_pair
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "read_response_body",
     "read_response_head",
     "request_bytes",
+    "serving",
     "start_program",
     "tcp_stream_pair",
 ]
