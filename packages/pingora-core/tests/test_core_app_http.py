@@ -15,6 +15,7 @@ from pingora_core.apps import http_server as http_server_module
 from pingora_core.apps.http_app import DEFAULT_KEEPALIVE_TIMEOUT, HttpServerApp
 from pingora_core.apps.http_server import HttpServer, ServeHttp
 from pingora_core.protocols.http.v1.server import HttpSession
+from pingora_core.protocols.http.v1.settings import H1ServerSettings
 from pingora_core.protocols.l4.stream import Stream
 from pingora_core.server import ShutdownTrigger, ShutdownWatch
 from pingora_core.testing import memory_stream_pair, tcp_stream_pair
@@ -211,6 +212,36 @@ async def test_keepalive_reuse_and_content_length(tcp: bool) -> None:
         assert headers["x-calls"] == "2"  # the same connection, served twice
         assert not task.done()
     assert app.calls == 2
+
+
+class Closer(ServeHttp):
+    """Asks for the connection to be closed after its answer."""
+
+    async def response(self, session: HttpSession) -> tuple[ResponseHeader, bytes]:
+        session.set_keepalive(None)
+        return ResponseHeader(200), b"bye"
+
+
+async def test_keepalive_request_limit_closes_after_the_last_request() -> None:
+    settings = H1ServerSettings(keepalive_request_limit=2)
+    async with serving(HttpServer(Hello(), h1_settings=settings)) as (client, task, _):
+        client.send(get("/1"))
+        _, headers, _ = await client.response()
+        assert headers["connection"] == "keep-alive"
+        client.send(get("/2"))
+        _, headers, body = await client.response()
+        assert (headers["connection"], body) == ("close", b"hello")
+        assert await asyncio.wait_for(task, 5) is None
+        assert await client.at_eof()
+
+
+async def test_app_closing_the_connection_is_not_overruled() -> None:
+    async with serving(HttpServer(Closer())) as (client, task, _):
+        client.send(get())
+        _, headers, body = await client.response()
+        assert (headers["connection"], body) == ("close", b"bye")
+        assert await asyncio.wait_for(task, 5) is None
+        assert await client.at_eof()
 
 
 async def test_pipelined_requests_answered_in_order() -> None:

@@ -94,8 +94,12 @@ class HttpServer(HttpServerApp):
             log.exception("the app failed on %s", session.request_summary())
             await session.respond_error(500)
             return None
-        # decided after the app ran: a request finished during shutdown says Connection: close
-        session.set_keepalive(None if shutdown.is_shutting_down else self.keepalive_timeout or 0)
+        # decided after the app ran: a request finished during shutdown says Connection: close;
+        # an app that closed the connection (set_keepalive(None)) is not overruled
+        if shutdown.is_shutting_down:
+            session.set_keepalive(None)
+        elif session.will_keepalive():
+            session.set_keepalive(self.keepalive_timeout or 0)
         keys = header.headers._keys  # lowercase names: plain list lookups
         if b"content-length" not in keys and b"transfer-encoding" not in keys:
             header.set_content_length(len(body))

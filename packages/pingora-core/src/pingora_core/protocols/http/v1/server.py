@@ -535,7 +535,8 @@ class HttpSession:
 
     def set_keepalive(self, seconds: float | None) -> None:
         """None: close the connection after this response. A number: allow reuse, and wait that
-        long (0: without limit) for the next request. A client's `Connection: close` wins."""
+        long (0: without limit) for the next request. A client's `Connection: close` wins, and
+        so does `keepalive_request_limit` once that many requests were read on the connection."""
         if seconds is None:
             self._keepalive = False
             return
@@ -544,8 +545,12 @@ class HttpSession:
         head = self._head
         if head is not None and (not head.keep_alive or head.must_close):
             return
+        extra = self._stream.digest.extra
+        limit = self._settings.keepalive_request_limit
+        if limit is not None and head is not None and extra.get(_SERVED, 0) >= limit:  # type: ignore[operator]
+            return  # keepalive_request_limit requests served on this connection: it closes
         self._keepalive = True
-        self._stream.digest.extra[_IDLE] = None if seconds == 0 else float(seconds)
+        extra[_IDLE] = None if seconds == 0 else float(seconds)
 
     def will_keepalive(self) -> bool:
         """Whether the connection would be reused after this exchange, as things stand."""
