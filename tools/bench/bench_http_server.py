@@ -5,11 +5,15 @@ Each target runs alone on a free 127.0.0.1 port and is loaded with the same wrk 
 our server (one process, event loop "auto": uvloop when installed) once per HTTP/1 codec
 backend, forced with PINGORA_H1_BACKEND. A last row, "L4 ceiling", answers each read
 with a canned response straight from our TcpListener/TransportStream (no HTTP parsing): the
-most any HTTP layer on top could reach. Prints requests/s and the ratio to nginx.
+most any HTTP layer on top could reach. The row before it, "floor", is the least per-request
+work any HTTP layer with an app API does (see `serve_floor`), on a bare asyncio Protocol: what a
+session design could reach at best. Prints requests/s and the ratio to nginx.
 Target: the httptools backend >= 0.5x nginx.
 
     python tools/bench/bench_http_server.py [--duration 10] [--connections 50]
         [--backends h11,httptools] [--no-ceiling] [--profile OUT.pstats]
+
+`--no-ceiling` skips the floor and ceiling rows.
 
 `--serve PORT` is the server mode the benchmark starts in a subprocess (prints "listening on
 ADDR"); with `--profile`, the httptools run is profiled with cProfile into OUT.pstats.
@@ -23,7 +27,7 @@ import signal
 import socket
 import subprocess
 import sys
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 if TYPE_CHECKING:  # how mypy (run from the repo root) names the scripts next to this one
     from tools.bench._nginx import Nginx, free_port, stop_process, wait_listening
@@ -115,6 +119,84 @@ def serve_l4(port: int) -> None:
         uvloop.run(main())
 
 
+def serve_floor(port: int) -> None:
+    """The least an HTTP/1 layer with an app API does per request, on a bare asyncio Protocol
+    (no Stream, no session, no keep-alive bookkeeping, no pipelining, no fallbacks): check the
+    head with our common-shape rule, read its fields with a persistent llhttp parser, build the
+    `RequestHeader` an app reads, run a `ServeHttp`-style coroutine to completion, stamp Date and
+    Connection, serialize, write. Plain body-less GETs only (anything else is dropped): a
+    reference for what any session design on top could reach, not a server."""
+    import asyncio
+
+    import httptools
+
+    from pingora_core.protocols.http.date import get_cached_date
+    from pingora_core.protocols.http.v1.events import H1Limits
+    from pingora_core.protocols.http.v1.rules import simple_head
+    from pingora_http import RequestHeader, ResponseHeader
+
+    limits = H1Limits()
+
+    async def app(request: RequestHeader) -> tuple[ResponseHeader, bytes]:
+        header = ResponseHeader(200)
+        header.append_header("Content-Type", "text/plain")
+        header.append_header("Content-Length", "5")
+        return header, BODY
+
+    class Floor(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport = cast(asyncio.Transport, transport)
+            self.parser = httptools.HttpRequestParser(self)
+            self.names: list[bytes] = []
+            self.values: list[bytes] = []
+            sock = transport.get_extra_info("socket")
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self.names.append(name)
+            self.values.append(value)
+
+        def data_received(self, data: bytes) -> None:
+            line = simple_head(data, limits) if data.endswith(b"\r\n\r\n") else None
+            if line is None:
+                return
+            self.parser.feed_data(data)
+            names, values = self.names, self.values
+            self.names, self.values = [], []
+            keys = list(map(bytes.lower, names))
+            if keys.count(b"host") != 1:
+                return
+            request = RequestHeader._from_h1_checked(
+                line[0], line[1], "HTTP/1.1", names, keys, values
+            )
+            coro = app(request)
+            try:
+                coro.send(None)
+            except StopIteration as stop:
+                header, body = stop.value
+            else:
+                raise RuntimeError("the floor app never waits")
+            headers = header.headers
+            headers._put(b"date", b"Date", get_cached_date())
+            headers._put(b"connection", b"Connection", b"keep-alive")
+            self.transport.write(header.to_h1_wire() + body)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(Floor, "127.0.0.1", port, backlog=65535)
+        stopped = loop.create_future()
+        loop.add_signal_handler(signal.SIGINT, stopped.set_result, None)
+        await stopped
+        server.close()
+
+    try:
+        import uvloop
+    except ImportError:  # the same choice as the server's "auto"
+        asyncio.run(main())
+    else:
+        uvloop.run(main())
+
+
 # -- the driver -----------------------------------------------------------------------------------
 
 
@@ -165,15 +247,19 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--backends", default="h11,httptools")
     parser.add_argument("--profile", default=None, help="cProfile the httptools run into FILE")
-    parser.add_argument("--no-ceiling", action="store_true", help="skip the L4 ceiling row")
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the floor and L4 ceiling rows")
     parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--serve-l4", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-floor", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve is not None:
         serve(args.serve, args.profile)
         return
     if args.serve_l4 is not None:
         serve_l4(args.serve_l4)
+        return
+    if args.serve_floor is not None:
+        serve_floor(args.serve_floor)
         return
     if not os.access(WRK, os.X_OK) or not Nginx.available():
         sys.exit(f"{WRK} and nginx are needed for this benchmark")
@@ -186,6 +272,8 @@ def main() -> None:
         rows.append((f"HttpServer ({backend})", bench_ours(backend, args.duration,
                                                            args.connections, profile)))
     if not args.no_ceiling:
+        rows.append(("floor (no sessions)", bench_ours("httptools", args.duration,
+                                                       args.connections, None, "--serve-floor")))
         rows.append(("L4 ceiling (no HTTP)", bench_ours("auto", args.duration, args.connections,
                                                         None, "--serve-l4")))
     print(f"{'server':<26}{'requests/s':>14}{'x nginx':>10}")
