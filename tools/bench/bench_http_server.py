@@ -247,7 +247,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--backends", default="h11,httptools")
     parser.add_argument("--profile", default=None, help="cProfile the httptools run into FILE")
-    parser.add_argument("--no-ceiling", action="store_true", help="skip the floor and L4 ceiling rows")
+    parser.add_argument("--no-ceiling", action="store_true",
+                        help="skip the floor and L4 ceiling rows")
     parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--serve-l4", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--serve-floor", type=int, default=None, help=argparse.SUPPRESS)

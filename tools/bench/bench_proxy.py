@@ -11,6 +11,9 @@ returns the origin), once per HTTP/1 codec backend (PINGORA_H1_BACKEND).
    (from /proc; it stays meaningful when wrk and the origin share the CPUs with the proxy).
    With `--no-modules`, one more row: our proxy (first backend) with no downstream modules
    (`init_downstream_modules` adds none), the cost of the default, disabled compression module.
+   A last row, "floor", is `_proxy_floor.py`: the least per-request work of any proxy with a
+   phase API, on bare asyncio Protocols; what a proxy design could reach at best
+   (`--no-floor` skips it).
 2. latency at a fixed rate: an asyncio client sends R req/s (default 1000) over keep-alive
    connections for D s to each proxy; p50/p99/max measured from each request's scheduled send
    time (so a stall is not hidden by the client waiting for it).
@@ -20,7 +23,7 @@ returns the origin), once per HTTP/1 codec backend (PINGORA_H1_BACKEND).
 
     python tools/bench/bench_proxy.py [--duration 10] [--connections 50] [--rate 1000]
         [--latency-duration 5] [--big-duration 5] [--big-connections 10]
-        [--backends httptools,h11] [--no-modules]
+        [--backends httptools,h11] [--no-modules] [--no-floor]
 
 `--serve-proxy PORT --origin ADDR --stats FILE [--bare]` is the proxy mode the benchmark starts
 in a subprocess (bench_proxy_soak.py uses it too).
@@ -46,8 +49,10 @@ from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:  # how mypy (run from the repo root) names the helper next to this script
     from tools.bench._nginx import Nginx, free_port, stop_process, wait_listening
+    from tools.bench._proxy_floor import serve_floor
 else:
     from _nginx import Nginx, free_port, stop_process, wait_listening
+    from _proxy_floor import serve_floor
 
 WRK: Final = "/usr/bin/wrk"
 BIG_PATH: Final = "/big/1m.bin"
@@ -169,6 +174,21 @@ def our_proxy(
         yield proxy
     finally:
         proxy.stop()
+
+
+@contextmanager
+def floor_proxy(origin_port: int) -> Iterator[tuple[int, int]]:
+    """The floor proxy (`_proxy_floor.py`) in front of 127.0.0.1:`origin_port`: (port, pid)."""
+    port = free_port()
+    cmd = [sys.executable, __file__, "--serve-floor", str(port),
+           "--origin", f"127.0.0.1:{origin_port}"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    try:
+        wait_listening(port, proc)
+        check_get(port, "/", SMALL_BODY)
+        yield port, proc.pid
+    finally:
+        stop_process(proc, timeout=15)
 
 
 @contextmanager
@@ -316,7 +336,10 @@ def main() -> None:
                         help="codec backends of our proxy; the first one runs every part")
     parser.add_argument("--no-modules", action="store_true",
                         help="add a row: our proxy (first backend) without downstream modules")
+    parser.add_argument("--no-floor", action="store_true",
+                        help="skip the floor row (the least work of any proxy with phases)")
     parser.add_argument("--serve-proxy", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-floor", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--origin", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--stats", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
@@ -325,6 +348,11 @@ def main() -> None:
         if args.origin is None:
             parser.error("--serve-proxy needs --origin")
         serve_proxy(args.serve_proxy, args.origin, args.stats, bare=args.bare)
+        return
+    if args.serve_floor is not None:
+        if args.origin is None:
+            parser.error("--serve-floor needs --origin")
+        serve_floor(args.serve_floor, args.origin)
         return
     if not os.access(WRK, os.X_OK) or not Nginx.available():
         sys.exit(f"{WRK} and nginx are needed for this benchmark")
@@ -348,6 +376,10 @@ def main() -> None:
                 result, cpu = run_wrk_cpu(ours.port, ours.pid, d, c)
             name = f"ours ({backend}, no modules)" if bare else f"ours ({backend})"
             rows.append((name, result, cpu, _reuse(ours)))
+        if not args.no_floor:
+            with floor_proxy(origin_port) as (port, pid):
+                result, cpu = run_wrk_cpu(port, pid, d, c)
+            rows.append(("floor (no sessions)", result, cpu, ""))
         print(f"   {'proxy':<30}{'requests/s':>12}{'x nginx':>9}{'CPU us/req':>11}"
               f"{'errors':>8}  upstream reuse")
         for name, res, cpu, reuse in rows:
