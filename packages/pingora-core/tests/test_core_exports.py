@@ -25,7 +25,8 @@ SUBPACKAGE_API = {
     },
     "pingora_core.testing": {
         "DEFAULT_BODY", "LISTENING", "MemoryStream", "MockOrigin", "RawHttpClient", "RawResponse",
-        "SeenRequest", "ServerProcess", "download_body", "memory_stream_pair", "read_chunked_body",
+        "SeenRequest", "ServerProcess", "anyio_loop_backends", "download_body", "loop_backend_id",
+        "memory_stream_pair", "read_chunked_body",
         "read_response", "read_response_body", "read_response_head", "request_bytes",
         "serving", "start_program", "tcp_stream_pair",
     },

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import socket
 import time
 from collections.abc import Callable
@@ -14,16 +13,13 @@ import pytest
 from pingora_core.errors import Error, ErrorSource, ErrorType
 from pingora_core.protocols.l4 import TransportStream
 from pingora_core.protocols.l4._transport import DEFAULT_READ_HIGH_WATER
-from pingora_core.testing import tcp_stream_pair
+from pingora_core.testing import anyio_loop_backends, loop_backend_id, tcp_stream_pair
 
 pytestmark = pytest.mark.anyio
 
-_BACKENDS = [pytest.param(("asyncio", {}), id="asyncio")]
-if importlib.util.find_spec("uvloop") is not None:
-    _BACKENDS.append(pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"))
 
 
-@pytest.fixture(params=_BACKENDS)
+@pytest.fixture(params=anyio_loop_backends(), ids=loop_backend_id)
 def anyio_backend(request: pytest.FixtureRequest) -> object:
     return request.param
 

@@ -8,7 +8,6 @@ The stream sits on a real socketpair transport; the chunks are handed to it thro
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import socket
 from collections.abc import AsyncIterator
 
@@ -20,16 +19,13 @@ from hypothesis import strategies as st
 from pingora_core.errors import Error
 from pingora_core.protocols.l4 import TransportStream
 from pingora_core.protocols.l4._transport import _JOIN_BELOW
-
-_BACKENDS = [pytest.param(("asyncio", {}), id="asyncio")]
-if importlib.util.find_spec("uvloop") is not None:
-    _BACKENDS.append(pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"))
+from pingora_core.testing import anyio_loop_backends, loop_backend_id
 
 BIG = 40_000  # a chunk too large to be joined
 assert BIG >= _JOIN_BELOW
 
 
-@pytest.fixture(params=_BACKENDS)
+@pytest.fixture(params=anyio_loop_backends(), ids=loop_backend_id)
 def anyio_backend(request: pytest.FixtureRequest) -> object:
     return request.param
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,15 +21,13 @@ from pingora_core.listeners import (
     TcpSocketOptions,
 )
 from pingora_core.protocols.l4 import Stream, connect_tcp
+from pingora_core.testing import anyio_loop_backends, loop_backend_id
 
 pytestmark = pytest.mark.anyio
 
-_BACKENDS = [pytest.param(("asyncio", {}), id="asyncio")]
-if importlib.util.find_spec("uvloop") is not None:
-    _BACKENDS.append(pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"))
 
 
-@pytest.fixture(params=_BACKENDS)
+@pytest.fixture(params=anyio_loop_backends(), ids=loop_backend_id)
 def anyio_backend(request: pytest.FixtureRequest) -> object:
     return request.param
 

@@ -7,7 +7,9 @@ when it is larger (an offset marks how much of it was taken, so the rest is neve
 joins chunks only when they are small. A read that finds buffered bytes returns them without
 awaiting; a read that waits gets the next chunk handed over without a copy when it fits. One
 chunk queue and one waiter future per connection; reading pauses when more than the high-water
-mark is buffered so memory stays bounded. Nothing here calls anyio or checkpoints per call.
+mark is buffered so memory stays bounded. Small writes wait for the end of the loop iteration
+and go out with every other stream's (`_batch.py`); a write reaching 64 KiB pending, close(),
+shutdown() and abort() send at once. Nothing here calls anyio or checkpoints per call.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Iterable
 from typing import Any, Final, cast
 
 from pingora_core.errors import ErrorSource
+from pingora_core.protocols.l4._batch import WriteBatch, write_batch_for
 from pingora_core.protocols.l4._errors import closed_error, read_error, write_error
 from pingora_core.protocols.l4._sockopt import format_sockaddr
 from pingora_core.protocols.l4.stream import Stream, StreamDigest
@@ -35,6 +38,9 @@ _INET: Final = (socket.AF_INET, socket.AF_INET6)
 # a buffered piece shorter than this is joined with the next ones (as long as they are short
 # too) into one read: copying a few small pieces costs less than a read and a write for each
 _JOIN_BELOW: Final = 16 * 1024
+# writes are batched until the end of the loop iteration (see _batch.py) up to this many bytes
+# per stream; a write reaching it sends everything at once
+_BATCH_LIMIT: Final = 64 * 1024
 
 
 class TransportStream(Stream, asyncio.Protocol):
@@ -49,6 +55,7 @@ class TransportStream(Stream, asyncio.Protocol):
     """
 
     __slots__ = (
+        "_batch",
         "_buffer",
         "_buffered",
         "_closed",
@@ -61,6 +68,8 @@ class TransportStream(Stream, asyncio.Protocol):
         "_lost_exc",
         "_low",
         "_offset",
+        "_out",
+        "_out_size",
         "_read_paused",
         "_shut",
         "_transport",
@@ -73,6 +82,7 @@ class TransportStream(Stream, asyncio.Protocol):
 
     _transport: asyncio.Transport
     _loop: asyncio.AbstractEventLoop
+    _batch: WriteBatch
 
     def __init__(
         self,
@@ -108,6 +118,9 @@ class TransportStream(Stream, asyncio.Protocol):
         self._shut = False
         self._read_paused = False
         self._write_paused = False
+        # small writes of this loop iteration, written at its end (see _batch.py)
+        self._out: list[bytes] | None = None
+        self._out_size = 0
         self.digest = StreamDigest(established=0.0, local_addr=None, peer_addr=None)
 
     # -- asyncio.Protocol callbacks (called by the transport) -----------------------------------
@@ -116,7 +129,8 @@ class TransportStream(Stream, asyncio.Protocol):
         # uvloop's transports do not derive from asyncio.Transport but have its methods
         self._transport = transport = cast(asyncio.Transport, transport)
         # kept: asking for the running loop on every read costs a getpid() system call
-        self._loop = asyncio.get_running_loop()
+        self._loop = loop = asyncio.get_running_loop()
+        self._batch = write_batch_for(loop)
         if self._write_high is not None:
             transport.set_write_buffer_limits(high=self._write_high)
         digest = self.digest
@@ -150,6 +164,7 @@ class TransportStream(Stream, asyncio.Protocol):
         return True  # keep the transport open: we may still write (half close)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._out = None  # nobody will take them
         self._lost = True
         self._lost_exc = exc
         self._wake_reader()
@@ -207,12 +222,45 @@ class TransportStream(Stream, asyncio.Protocol):
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._lost or self._closed or self._shut:
             raise self._write_refused()
-        self._transport.write(data)
+        size = len(data)
+        if not size:
+            return
+        out = self._out
+        if out is None:
+            if size >= _BATCH_LIMIT:
+                self._transport.write(data)  # large: no reason to wait
+                return
+            self._out = [data if type(data) is bytes else bytes(data)]  # the caller may reuse it
+            self._out_size = size
+            self._batch.add(self)
+            return
+        out.append(data if type(data) is bytes else bytes(data))
+        self._out_size += size
+        if self._out_size >= _BATCH_LIMIT:
+            self.flush_writes()
 
     def writelines(self, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
         if self._lost or self._closed or self._shut:
             raise self._write_refused()
-        self._transport.writelines(chunks)
+        for chunk in chunks:
+            self.write(chunk)
+
+    def flush_writes(self) -> None:
+        """Hand the bytes written so far to the transport now (the loop does it at the end of
+        each iteration; close, abort, shutdown and large writes do it at once)."""
+        out = self._out
+        if out is None:
+            return
+        self._out = None
+        transport = self._transport
+        if self._lost or transport.is_closing():
+            return  # the connection is gone: so are these bytes
+        if len(out) == 1:
+            transport.write(out[0])
+        elif self._out_size < _BATCH_LIMIT:
+            transport.write(b"".join(out))
+        else:
+            transport.writelines(out)
 
     async def drain(self) -> None:
         if self._lost or self._closed:
@@ -233,6 +281,7 @@ class TransportStream(Stream, asyncio.Protocol):
     async def shutdown(self) -> None:
         if self._shut or self._lost or self._closed:
             return
+        self.flush_writes()
         self._shut = True
         transport = self._transport
         if transport.can_write_eof():
@@ -244,6 +293,7 @@ class TransportStream(Stream, asyncio.Protocol):
     async def close(self) -> None:
         if self._closed:
             return
+        self.flush_writes()  # close() sends what was written before it
         self._closed = True
         self._drop_buffer()
         self._transport.close()
@@ -251,6 +301,7 @@ class TransportStream(Stream, asyncio.Protocol):
         self._wake_drainers()
 
     def abort(self) -> None:
+        self.flush_writes()  # as before batching: written bytes go out ahead of the reset
         transport = self._transport
         if self._closed and (self._lost or not transport.get_write_buffer_size()):
             return  # closed already and nothing left to drop

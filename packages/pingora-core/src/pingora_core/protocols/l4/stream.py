@@ -49,7 +49,8 @@ class Stream(abc.ABC):
 
     @abc.abstractmethod
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        """Queue `data` for sending; never blocks. Call drain() to wait for a slow peer."""
+        """Queue `data` for sending; never blocks. Call drain() to wait for a slow peer. Bytes
+        may wait until the running task yields to the loop before they reach the kernel."""
 
     @abc.abstractmethod
     def writelines(self, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
