@@ -5,7 +5,8 @@ request): check the client's head with our common-shape rule, read its fields wi
 llhttp parser, build the `RequestHeader` filters read, run an `upstream_peer`-style coroutine,
 copy the head for upstream without hop-by-hop fields, write it on this client connection's own
 upstream connection; parse the response head with our client's parser, drop its hop-by-hop
-fields, stamp Date and Connection, write head and body to the client. Plain body-less GETs
+fields, stamp Date and Connection, write head and body to the client. Writes wait for the end
+of the loop iteration, as our streams' do. Plain body-less GETs
 answered by small Content-Length responses only (anything else is dropped): a reference for what
 any proxy design on top could reach, not a proxy.
 """
@@ -29,6 +30,24 @@ from pingora_proxy._headers import strip_hop_by_hop
 __all__ = ["serve_floor"]
 
 _LIMITS = H1Limits()
+
+
+_pending: list[tuple[asyncio.Transport, bytes]] = []
+
+
+def _write(transport: asyncio.Transport, data: bytes) -> None:
+    # writes wait for the end of the loop iteration, as our streams' do
+    _pending.append((transport, data))
+    if len(_pending) == 1:
+        asyncio.get_running_loop().call_soon(_flush)
+
+
+def _flush() -> None:
+    items = _pending[:]
+    _pending.clear()
+    for transport, data in items:
+        if not transport.is_closing():
+            transport.write(data)
 
 
 def _nodelay(transport: asyncio.BaseTransport) -> None:
@@ -66,8 +85,9 @@ class _Upstream(asyncio.Protocol):
         headers._put(b"date", b"Date", get_cached_date())
         closing = self.down.closing
         headers._put(b"connection", b"Connection", b"close" if closing else b"keep-alive")
-        down.write(resp.to_h1_wire() + data[end : end + length])
+        _write(down, resp.to_h1_wire() + data[end : end + length])
         if closing:
+            _flush()
             down.close()
 
 
@@ -91,7 +111,7 @@ class _Downstream(asyncio.Protocol):
         _, upstream = await loop.create_connection(lambda: _Upstream(self), *self.origin)
         self.upstream = upstream
         for wire in self.waiting:
-            upstream.transport.write(wire)
+            _write(upstream.transport, wire)
         self.waiting.clear()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -131,7 +151,7 @@ class _Downstream(asyncio.Protocol):
         if self.upstream is None:
             self.waiting.append(wire)
         else:
-            self.upstream.transport.write(wire)
+            _write(self.upstream.transport, wire)
 
 
 def serve_floor(port: int, origin: str) -> None:

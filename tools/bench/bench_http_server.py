@@ -124,8 +124,9 @@ def serve_floor(port: int) -> None:
     (no Stream, no session, no keep-alive bookkeeping, no pipelining, no fallbacks): check the
     head with our common-shape rule, read its fields with a persistent llhttp parser, build the
     `RequestHeader` an app reads, run a `ServeHttp`-style coroutine to completion, stamp Date and
-    Connection, serialize, write. Plain body-less GETs only (anything else is dropped): a
-    reference for what any session design on top could reach, not a server."""
+    Connection, serialize, write (batched until the end of the loop iteration, as our streams
+    do). Plain body-less GETs only (anything else is dropped): a reference for what any session
+    design on top could reach, not a server."""
     import asyncio
 
     import httptools
@@ -179,7 +180,22 @@ def serve_floor(port: int) -> None:
             headers = header.headers
             headers._put(b"date", b"Date", get_cached_date())
             headers._put(b"connection", b"Connection", b"keep-alive")
-            self.transport.write(header.to_h1_wire() + body)
+            batch(self.transport, header.to_h1_wire() + body)
+
+    pending: list[tuple[asyncio.Transport, bytes]] = []
+
+    def batch(transport: asyncio.Transport, data: bytes) -> None:
+        # writes wait for the end of the loop iteration, as our streams' do
+        pending.append((transport, data))
+        if len(pending) == 1:
+            asyncio.get_running_loop().call_soon(flush)
+
+    def flush() -> None:
+        items = pending[:]
+        pending.clear()
+        for transport, data in items:
+            if not transport.is_closing():
+                transport.write(data)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

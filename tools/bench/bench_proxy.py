@@ -22,7 +22,7 @@ returns the origin), once per HTTP/1 codec backend (PINGORA_H1_BACKEND).
    reused / (created + reused) of each wrk run is printed (target >= 99%).
 
     python tools/bench/bench_proxy.py [--duration 10] [--connections 50] [--rate 1000]
-        [--latency-duration 5] [--big-duration 5] [--big-connections 10]
+        [--latency-duration 5] [--big-duration 10] [--big-connections 10]
         [--backends httptools,h11] [--no-modules] [--no-floor]
 
 `--serve-proxy PORT --origin ADDR --stats FILE [--bare]` is the proxy mode the benchmark starts
@@ -330,7 +330,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--rate", type=float, default=1000.0, help="req/s of the latency run")
     parser.add_argument("--latency-duration", type=float, default=5.0)
-    parser.add_argument("--big-duration", type=int, default=5, help="s per 1 MiB wrk run")
+    parser.add_argument("--big-duration", type=int, default=10, help="s per 1 MiB wrk run")
     parser.add_argument("--big-connections", type=int, default=10)
     parser.add_argument("--backends", default="httptools,h11",
                         help="codec backends of our proxy; the first one runs every part")
