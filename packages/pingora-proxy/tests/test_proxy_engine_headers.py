@@ -37,6 +37,22 @@ def test_hop_by_hop_fields_are_removed_and_the_rest_keeps_case_and_order() -> No
     assert headers.items() == [(b"Host", b"a"), (b"X-Keep", b"1"), (b"x-KEEP", b"2")]
 
 
+@pytest.mark.parametrize("value", ["keep-alive", "Keep-Alive", "close", " close "])
+def test_a_plain_connection_field_is_removed(value: str) -> None:
+    headers = fields(("Server", "o"), ("Connection", value), ("Content-Length", "5"))
+    strip_hop_by_hop(headers)
+    assert headers.items() == [(b"Server", b"o"), (b"Content-Length", b"5")]
+    upgrading = fields(("Connection", value), ("X-A", "1"))
+    strip_hop_by_hop(upgrading, upgrade=True)
+    assert upgrading.items() == [(b"Connection", value.encode()), (b"X-A", b"1")]
+
+
+def test_a_connection_field_naming_another_goes_with_it() -> None:
+    headers = fields(("Connection", "x-private"), ("X-Private", "1"), ("X-B", "2"))
+    strip_hop_by_hop(headers)
+    assert headers.items() == [(b"X-B", b"2")]
+
+
 def test_an_upgrade_keeps_its_pair() -> None:
     headers = fields(("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Keep-Alive", "5"))
     strip_hop_by_hop(headers, upgrade=True)

@@ -22,6 +22,8 @@ HOP_BY_HOP: Final = frozenset(
 )
 _UPGRADE_KEEPS: Final = frozenset((b"connection", b"upgrade"))
 _PROTECTED: Final = frozenset((b"host", b"content-length", b"transfer-encoding"))
+_CONNECTION_ONLY: Final = frozenset((b"connection",))
+_PLAIN_CONNECTION: Final = frozenset((b"keep-alive", b"close"))
 
 
 def strip_hop_by_hop(headers: HeaderMap, upgrade: bool = False) -> None:
@@ -29,6 +31,13 @@ def strip_hop_by_hop(headers: HeaderMap, upgrade: bool = False) -> None:
     keys = headers._keys  # read only here, and not copied: this runs twice per request
     if HOP_BY_HOP.isdisjoint(keys):
         return
+    if keys.count(b"connection") == 1 and HOP_BY_HOP.intersection(keys) == _CONNECTION_ONLY:
+        # the usual hop-by-hop field: one `Connection: keep-alive` (or close), naming no other
+        value = headers.get(b"connection")
+        if value is not None and value.strip(b" \t").lower() in _PLAIN_CONNECTION:
+            if not upgrade:
+                headers.remove(b"connection")
+            return
     keys = headers.keys()  # removals below change the map
     doomed = set(HOP_BY_HOP)
     if b"connection" in keys:

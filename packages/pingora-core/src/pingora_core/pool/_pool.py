@@ -164,7 +164,7 @@ class ConnectionPool:
         """Keep `stream` for reuse under `key`, for at most `idle_timeout` seconds (None: until
         the peer closes it or it is evicted; 0: not at all). Returns False, having closed the
         stream, when it is not kept."""
-        if not isinstance(stream, Stream):
+        if stream.__class__ is not TransportStream and not isinstance(stream, Stream):
             raise TypeError(f"stream must be a Stream, got {type(stream).__name__}")
         if idle_timeout is not None and (
             isinstance(idle_timeout, bool)

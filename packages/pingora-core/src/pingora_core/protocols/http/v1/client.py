@@ -30,6 +30,7 @@ from pingora_core.protocols.http.v1.client_rules import (
     keepalive_values,
     response_body_mode,
 )
+from pingora_core.protocols.l4._transport import TransportStream
 from pingora_core.protocols.l4.stream import Stream, StreamDigest
 from pingora_http import HeaderMap, RequestHeader, ResponseHeader
 from pingora_timeout import timeout
@@ -61,7 +62,7 @@ class HttpSession:
     )
 
     def __init__(self, stream: Stream, *, backend: str | None = None, reused: bool = False) -> None:
-        if not isinstance(stream, Stream):
+        if stream.__class__ is not TransportStream and not isinstance(stream, Stream):
             raise TypeError(f"stream must be a Stream, got {type(stream).__name__}")
         self._stream: Stream | None = stream
         self._backend = default_backend() if backend is None else check_backend(backend)

@@ -180,9 +180,10 @@ class HttpSession:
 
     def is_body_done(self) -> bool:
         """True once the whole request body was handed out (or there is none)."""
-        return self._parser.state in ("done", "error") and not any(
-            isinstance(event, BodyData) for event in self._events
-        )
+        if self._parser.state not in ("done", "error"):
+            return False
+        events = self._events  # usually empty or just the MessageEnd
+        return not events or not any(isinstance(event, BodyData) for event in events)
 
     async def read_request_body(self) -> bytes | None:
         """The next piece of the request body; None at its end.
