@@ -86,10 +86,11 @@ def find_head_end(buf: bytes | bytearray, start: int = 0) -> int:
     A bare-LF blank line also ends a head (so the parser can refuse it rather than wait forever).
     """
     crlf = buf.find(b"\n\r\n", start)
-    lf = buf.find(b"\n\n", start)
+    # a bare-LF end counts only before the CRLF one: never scan a body that came with the head
+    lf = buf.find(b"\n\n", start) if crlf < 0 else buf.find(b"\n\n", start, crlf + 2)
     if crlf < 0:
         return -1 if lf < 0 else lf + 2
-    if lf < 0 or crlf < lf:
+    if lf < 0:
         return crlf + 3
     return lf + 2
 
