@@ -14,9 +14,8 @@ any proxy design on top could reach, not a proxy.
 from __future__ import annotations
 
 import asyncio
-import signal
-import socket
-from typing import cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 import httptools
 
@@ -27,31 +26,14 @@ from pingora_core.protocols.http.v1.rules import simple_head
 from pingora_http import RequestHeader
 from pingora_proxy._headers import strip_hop_by_hop
 
+if TYPE_CHECKING:  # how mypy (run from the repo root) names the helper next to this module
+    from tools.bench._bare import flush_batched, nodelay, run_until_sigint, write_batched
+else:
+    from _bare import flush_batched, nodelay, run_until_sigint, write_batched
+
 __all__ = ["serve_floor"]
 
 _LIMITS = H1Limits()
-
-
-_pending: list[tuple[asyncio.Transport, bytes]] = []
-
-
-def _write(transport: asyncio.Transport, data: bytes) -> None:
-    # writes wait for the end of the loop iteration, as our streams' do
-    _pending.append((transport, data))
-    if len(_pending) == 1:
-        asyncio.get_running_loop().call_soon(_flush)
-
-
-def _flush() -> None:
-    items = _pending[:]
-    _pending.clear()
-    for transport, data in items:
-        if not transport.is_closing():
-            transport.write(data)
-
-
-def _nodelay(transport: asyncio.BaseTransport) -> None:
-    transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class _Upstream(asyncio.Protocol):
@@ -63,7 +45,7 @@ class _Upstream(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
-        _nodelay(transport)
+        nodelay(transport)
 
     def data_received(self, data: bytes) -> None:
         data = self.buffer + data if self.buffer else data
@@ -85,9 +67,9 @@ class _Upstream(asyncio.Protocol):
         headers._put(b"date", b"Date", get_cached_date())
         closing = self.down.closing
         headers._put(b"connection", b"Connection", b"close" if closing else b"keep-alive")
-        _write(down, resp.to_h1_wire() + data[end : end + length])
+        write_batched(down, resp.to_h1_wire() + data[end : end + length])
         if closing:
-            _flush()
+            flush_batched()
             down.close()
 
 
@@ -103,7 +85,7 @@ class _Downstream(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
-        _nodelay(transport)
+        nodelay(transport)
         loop = asyncio.get_running_loop()
         self.connecting = loop.create_task(self._connect(loop))
 
@@ -111,7 +93,7 @@ class _Downstream(asyncio.Protocol):
         _, upstream = await loop.create_connection(lambda: _Upstream(self), *self.origin)
         self.upstream = upstream
         for wire in self.waiting:
-            _write(upstream.transport, wire)
+            write_batched(upstream.transport, wire)
         self.waiting.clear()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -151,7 +133,7 @@ class _Downstream(asyncio.Protocol):
         if self.upstream is None:
             self.waiting.append(wire)
         else:
-            _write(self.upstream.transport, wire)
+            write_batched(self.upstream.transport, wire)
 
 
 def serve_floor(port: int, origin: str) -> None:
@@ -159,19 +141,11 @@ def serve_floor(port: int, origin: str) -> None:
     host, _, origin_port = origin.rpartition(":")
     target = (host, int(origin_port))
 
-    async def main() -> None:
+    async def start() -> Callable[[], object]:
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
             lambda: _Downstream(target), "127.0.0.1", port, backlog=65535
         )
-        stopped = loop.create_future()
-        loop.add_signal_handler(signal.SIGINT, stopped.set_result, None)
-        await stopped
-        server.close()
+        return server.close
 
-    try:
-        import uvloop
-    except ImportError:  # the same choice as the server's "auto"
-        asyncio.run(main())
-    else:
-        uvloop.run(main())
+    run_until_sigint(start)

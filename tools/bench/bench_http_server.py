@@ -23,16 +23,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, cast
 
 if TYPE_CHECKING:  # how mypy (run from the repo root) names the scripts next to this one
+    from tools.bench._bare import nodelay, run_until_sigint, write_batched
     from tools.bench._nginx import Nginx, free_port, stop_process, wait_listening
     from tools.bench.bench_proxy import ORIGIN_HTTP, WRK, WrkResult, run_wrk
 else:
+    from _bare import nodelay, run_until_sigint, write_batched
     from _nginx import Nginx, free_port, stop_process, wait_listening
     from bench_proxy import ORIGIN_HTTP, WRK, WrkResult, run_wrk
 
@@ -101,22 +103,13 @@ def serve_l4(port: int) -> None:
             stream.write(canned * data.count(b"\r\n\r\n"))
             await stream.drain()
 
-    async def main() -> None:
+    async def start() -> Callable[[], object]:
         listener = TcpListener(f"127.0.0.1:{port}")
         await listener.bind()
-        loop = asyncio.get_running_loop()
-        stopped = loop.create_future()
-        loop.add_signal_handler(signal.SIGINT, stopped.set_result, None)
         serving = asyncio.ensure_future(listener.serve(handle))
-        await stopped
-        serving.cancel()
+        return serving.cancel
 
-    try:
-        import uvloop
-    except ImportError:  # the same choice as the server's "auto"
-        asyncio.run(main())
-    else:
-        uvloop.run(main())
+    run_until_sigint(start)
 
 
 def serve_floor(port: int) -> None:
@@ -150,8 +143,7 @@ def serve_floor(port: int) -> None:
             self.parser = httptools.HttpRequestParser(self)
             self.names: list[bytes] = []
             self.values: list[bytes] = []
-            sock = transport.get_extra_info("socket")
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            nodelay(transport)
 
         def on_header(self, name: bytes, value: bytes) -> None:
             self.names.append(name)
@@ -180,37 +172,14 @@ def serve_floor(port: int) -> None:
             headers = header.headers
             headers._put(b"date", b"Date", get_cached_date())
             headers._put(b"connection", b"Connection", b"keep-alive")
-            batch(self.transport, header.to_h1_wire() + body)
+            write_batched(self.transport, header.to_h1_wire() + body)
 
-    pending: list[tuple[asyncio.Transport, bytes]] = []
-
-    def batch(transport: asyncio.Transport, data: bytes) -> None:
-        # writes wait for the end of the loop iteration, as our streams' do
-        pending.append((transport, data))
-        if len(pending) == 1:
-            asyncio.get_running_loop().call_soon(flush)
-
-    def flush() -> None:
-        items = pending[:]
-        pending.clear()
-        for transport, data in items:
-            if not transport.is_closing():
-                transport.write(data)
-
-    async def main() -> None:
+    async def start() -> Callable[[], object]:
         loop = asyncio.get_running_loop()
         server = await loop.create_server(Floor, "127.0.0.1", port, backlog=65535)
-        stopped = loop.create_future()
-        loop.add_signal_handler(signal.SIGINT, stopped.set_result, None)
-        await stopped
-        server.close()
+        return server.close
 
-    try:
-        import uvloop
-    except ImportError:  # the same choice as the server's "auto"
-        asyncio.run(main())
-    else:
-        uvloop.run(main())
+    run_until_sigint(start)
 
 
 # -- the driver -----------------------------------------------------------------------------------
