@@ -128,8 +128,8 @@ class HttpServerApp(ServerApp):
                     del idle[stream]
                 if not data:
                     return None
-                session = HttpSession(stream, settings)
-                session._preread = data  # read_request starts from these bytes, without a read
+                # read_request starts from these bytes, without a read
+                session = HttpSession._starting_with(stream, data, settings)
                 reused = await process(session, shutdown)
                 if reused is None:
                     return None

@@ -70,18 +70,28 @@ class HttpServer(HttpServerApp):
         self.keepalive_timeout = keepalive_timeout
         self.h1_settings = h1_settings
 
+    @property
+    def _keepalive_seconds(self) -> float:
+        # what each kept-alive session is given: 0 means no limit
+        return self.keepalive_timeout or 0
+
     async def process_new_http(
         self, session: HttpSession, shutdown: ShutdownWatch
     ) -> Stream | None:
-        try:
-            if await session.read_request() is None:
+        if session._ready is not None:
+            session._take_ready()  # read_request() without its await: parsed already
+        else:
+            try:
+                if await session.read_request() is None:
+                    return None
+            except Error as exc:
+                log.debug("reading a request failed: %s", exc)
                 return None
-        except Error as exc:
-            log.debug("reading a request failed: %s", exc)
-            return None
         try:
             header, body = await self.app.response(session)
-            if not isinstance(header, ResponseHeader) or not isinstance(body, _BODY_TYPES):
+            # exact types first: isinstance on the usual classes costs more than `is`
+            header_ok = header.__class__ is ResponseHeader or isinstance(header, ResponseHeader)
+            if not header_ok or not (body.__class__ is bytes or isinstance(body, _BODY_TYPES)):
                 raise TypeError(
                     "ServeHttp.response must return (ResponseHeader, bytes), got "
                     f"({type(header).__name__}, {type(body).__name__})"
@@ -99,7 +109,7 @@ class HttpServer(HttpServerApp):
         if shutdown.is_shutting_down:
             session.set_keepalive(None)
         elif session.will_keepalive():
-            session.set_keepalive(self.keepalive_timeout or 0)
+            session.set_keepalive(self._keepalive_seconds)
         keys = header.headers._keys  # lowercase names: plain list lookups
         if b"content-length" not in keys and b"transfer-encoding" not in keys:
             header.set_content_length(len(body))

@@ -45,6 +45,7 @@ __all__ = [
     "Event",
     "RequestParser",
     "available_h1_backends",
+    "body_less_head",
     "current_h1_backend",
     "select_h1_backend",
 ]
@@ -143,6 +144,31 @@ def _decide(parse: HeadParser, fields: FieldsParser, head: bytes, limits: H1Limi
         build_head(naive_split(head[:-4]), len(head), limits)
         raise HeadError(400, str(exc)) from None
     return build_head(parsed, len(head), limits)
+
+
+def body_less_head(data: bytes, backend: str | None, limits: H1Limits) -> RequestHead | None:
+    """The head when `data` is exactly one body-less request head in the common shape (what
+    nearly every request is), else None: the parser then decides, and on the heads accepted
+    here it gives the same verdict. `backend` None means the process-wide choice."""
+    if data[-4:] != b"\r\n\r\n":
+        return None
+    line = simple_head(data, limits)
+    if line is None:
+        return None
+    name = backend or _selected or current_h1_backend()
+    fields = _FIELDS.get(name)
+    if fields is None:  # "auto", another spelling, or a backend that is not installed
+        try:
+            fields = _FIELDS[_resolve(name)]
+        except (TypeError, ValueError):
+            return None  # the parser refuses it, with the reason
+        assert fields is not None
+    try:
+        names, values = fields(data)
+        head = build_simple_head(line[0], line[1], line[2], names, values, len(data), limits)
+    except (BackendReject, HeadError):
+        return None
+    return head if head.body == "empty" else None
 
 
 class RequestParser:

@@ -29,7 +29,9 @@ class _Collector:
         self.url = b""
         self.names: list[bytes] = []
         self.values: list[bytes] = []
-        self.ended = 0  # 1: the head ended; 2: the message too (no body, no upgrade)
+        # 1: the head ended; 2: the message too (no body, no upgrade) and the parser may read
+        # another; 3: it ended but the connection ends with it (the parser must not be reused)
+        self.ended = 0
         self.parser = HttpRequestParser(self)
 
     def on_url(self, url: bytes) -> None:
@@ -43,7 +45,8 @@ class _Collector:
         self.ended = 1
 
     def on_message_complete(self) -> None:
-        self.ended = 2
+        # asked here: once feed_data returns, llhttp has reset and always says keep-alive
+        self.ended = 2 if self.parser.should_keep_alive() else 3
 
 
 class _FieldCollector:
@@ -64,7 +67,9 @@ class _FieldCollector:
         self.parser = HttpRequestParser(self)
 
     def on_message_complete(self) -> None:
-        self.ended = True
+        # True when the parser may read another head: asked here, as llhttp resets once
+        # feed_data returns (and then always says keep-alive)
+        self.ended = self.parser.should_keep_alive()
 
 
 # Idle collectors whose llhttp parser is at its start state. list.pop/append are atomic, so a
@@ -100,7 +105,7 @@ def parse_head_httptools(head: bytes) -> ParsedHead:
         names,
         values,
     )
-    if reuse and fields.ended == 2 and parser.should_keep_alive() and len(_pool) < _POOL_SIZE:
+    if reuse and fields.ended == 2 and len(_pool) < _POOL_SIZE:
         _pool.append(fields)  # at its start state again: good for the next head
     return result
 
@@ -128,6 +133,6 @@ def head_fields_httptools(head: bytes) -> HeadFields:
     else:
         names = list(fields)
         values = list(fields.values())
-    if reuse and collector.ended and parser.should_keep_alive() and len(_field_pool) < _POOL_SIZE:
+    if reuse and collector.ended and len(_field_pool) < _POOL_SIZE:
         _field_pool.append(collector)  # at its start state again: good for the next head
     return names, values

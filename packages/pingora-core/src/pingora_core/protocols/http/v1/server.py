@@ -17,7 +17,7 @@ from typing import Final
 from pingora_core.errors import Error, ErrorSource, ErrorType
 from pingora_core.protocols.http.date import get_cached_date
 from pingora_core.protocols.http.v1.body import BodyWriter
-from pingora_core.protocols.http.v1.codec import Event, RequestParser
+from pingora_core.protocols.http.v1.codec import Event, RequestParser, body_less_head
 from pingora_core.protocols.http.v1.events import BodyData, MessageEnd, ParseError, RequestHead
 from pingora_core.protocols.http.v1.settings import H1ServerSettings
 from pingora_core.protocols.l4._transport import TransportStream
@@ -32,10 +32,16 @@ _SERVED: Final = "h1_requests_served"  # StreamDigest.extra key: requests read o
 _IDLE: Final = "h1_keepalive_timeout"  # StreamDigest.extra key: set_keepalive's idle timeout
 _DEFAULT_SETTINGS: Final = H1ServerSettings()
 _NO_BODY_STATUS: Final = frozenset((204, 304))
+_NO_BODY_METHODS: Final = frozenset(("HEAD", "CONNECT"))  # no body / a tunnel after a 2xx
 _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
 _KEEP_ALIVE: Final = b"keep-alive"
 _CLOSE: Final = b"close"
 _JOIN_LIMIT: Final = 16384  # parts up to this size are joined into one write
+# The parser of every session whose body-less head was read before it started: nothing more
+# is fed to it (such a session reads no body and its head was the whole of the bytes).
+_HEAD_READ: Final = RequestParser()
+_HEAD_READ.state = "done"
+_new_session = _new_writer = object.__new__
 
 
 def _error(etype: ErrorType, context: str) -> Error:
@@ -54,6 +60,7 @@ class HttpSession:
         "_parser",
         "_pending",
         "_preread",
+        "_ready",
         "_response",
         "_settings",
         "_stream",
@@ -66,9 +73,13 @@ class HttpSession:
     )
 
     def __init__(self, stream: Stream, settings: H1ServerSettings | None = None) -> None:
+        settings = _DEFAULT_SETTINGS if settings is None else settings
+        self._start(stream, settings, RequestParser(settings.backend, settings.limits))
+
+    def _start(self, stream: Stream, settings: H1ServerSettings, parser: RequestParser) -> None:
         self._stream = stream
-        self._settings = settings = _DEFAULT_SETTINGS if settings is None else settings
-        self._parser = RequestParser(settings.backend, settings.limits)
+        self._settings = settings
+        self._parser = parser
         self._events: list[Event] = []
         self._head: RequestHead | None = None
         self._keepalive = False
@@ -76,6 +87,7 @@ class HttpSession:
         self._writer: BodyWriter | None = None
         self._pending: bytes | None = None  # a response head held back to go with the body
         self._preread = b""  # the request's first bytes, when the caller read them already
+        self._ready: RequestHead | None = None  # the head parsed from them, if it is all they are
         self._continue_sent = False
         # False: the first body read does not answer `Expect: 100-continue` by itself (a proxy
         # forwards its upstream's 100 through write_informational instead).
@@ -86,6 +98,26 @@ class HttpSession:
         self.body_bytes_read = 0
         self.body_bytes_sent = 0
 
+    @classmethod
+    def _starting_with(
+        cls, stream: Stream, data: bytes, settings: H1ServerSettings | None = None
+    ) -> HttpSession:
+        # A session whose request begins with `data`, read from `stream` already (by a
+        # keep-alive loop). When `data` is a whole body-less head in the common shape, as
+        # nearly every request is, it is parsed here with no parser of its own; else
+        # read_request() parses it first.
+        settings = _DEFAULT_SETTINGS if settings is None else settings
+        head = body_less_head(data, settings.backend, settings.limits)
+        if head is None:
+            session = cls(stream, settings)
+            session._preread = data
+            return session
+        self = _new_session(cls)
+        self._start(stream, settings, _HEAD_READ)
+        self._preread = data
+        self._ready = head
+        return self
+
     # -- reading the request ----------------------------------------------------------------
 
     async def read_request(self) -> RequestHeader | None:
@@ -95,17 +127,18 @@ class HttpSession:
         `Error(InvalidHTTPHeader)`; a head not complete within `header_timeout` gets 408 and
         raises `Error(ReadTimedout)`.
         """
+        if self._ready is not None:  # parsed when the session started
+            return self._take_ready()
         if self._head is not None or self._parser.state != "head":
             raise Error(ErrorType.InternalError, context="read_request() called twice")
         stream = self._stream
         settings = self._settings
-        extra = stream.digest.extra
-        served = extra.get(_SERVED, 0)
-        assert isinstance(served, int)
         data = self._preread
         if data:
             self._preread = b""
         else:
+            extra = stream.digest.extra
+            served = extra.get(_SERVED, 0)
             idle = (
                 extra.get(_IDLE, settings.keepalive_timeout) if served else settings.header_timeout
             )
@@ -127,15 +160,28 @@ class HttpSession:
             await self.respond_error(first.status)
             raise _error(ErrorType.InvalidHTTPHeader, f"{first.status}: {first.reason}")
         assert isinstance(first, RequestHead)
-        self._head = first
-        self._events = events[1:]
-        count = served + 1
+        return self._take_head(first, events[1:])
+
+    def _take_ready(self) -> RequestHeader:
+        # read_request() for a session whose head was parsed when it started (no await)
+        head = self._ready
+        assert head is not None
+        self._ready = None
+        self._preread = b""
+        return self._take_head(head, [])
+
+    def _take_head(self, head: RequestHead, events: list[Event]) -> RequestHeader:
+        # the request head is read: count it on the stream and decide keep-alive
+        self._head = head
+        self._events = events
+        extra = self._stream.digest.extra
+        count = extra.get(_SERVED, 0) + 1  # type: ignore[operator]
         extra[_SERVED] = count
-        limit = settings.keepalive_request_limit
+        limit = self._settings.keepalive_request_limit
         self._keepalive = (
-            first.keep_alive and not first.must_close and (limit is None or count < limit)
+            head.keep_alive and not head.must_close and (limit is None or count < limit)
         )
-        return first.request
+        return head.request
 
     async def _read_head_rest(self) -> list[Event]:
         header_timeout = self._settings.header_timeout
@@ -335,10 +381,59 @@ class HttpSession:
     async def _respond(self, resp: ResponseHeader, body: bytes | bytearray) -> Stream | None:
         # write_response_header(resp), write_response_body(body, end=True) and finish() in one
         # step and one write: what `HttpServer` does with every whole response.
-        if resp.status < 200:
+        status = resp.status
+        if status < 200:
             await self.write_response_header(resp)
             await self.write_response_body(body, True)
             return await self.finish()
+        stream = self._stream
+        size = len(body)
+        head = self._head
+        headers = resp.headers
+        keys = headers._keys  # lowercase names: plain list lookups
+        if (
+            b"content-length" in keys
+            and status not in _NO_BODY_STATUS
+            and head is not None
+            and head.request.method not in _NO_BODY_METHODS
+            and self._response is None
+            and b"transfer-encoding" not in keys
+            and headers._parts[4 * keys.index(b"content-length") + 2] == b"%d" % size
+        ):
+            # The usual: a body of exactly the Content-Length the header gives. Head and body
+            # go in one write; _start_response and _choose_writer inlined.
+            if self._settings.update_response_headers:
+                headers._put(b"date", b"Date", get_cached_date())
+                connection = _KEEP_ALIVE if self._keepalive else _CLOSE
+                headers._put(b"connection", b"Connection", connection)
+            self._response = resp
+            self._writer = writer = _new_writer(BodyWriter)
+            writer.mode = "length"
+            writer.length = writer.bytes_written = size
+            writer.finished = True
+            self.body_bytes_sent += size
+            if size <= _JOIN_LIMIT:
+                stream.write(resp.to_h1_wire() + body)
+            else:
+                stream.writelines([resp.to_h1_wire(), body])
+        else:
+            self._respond_framed(resp, body)
+        # A transport stream tells whether drain() would wait: skip the call when it would not.
+        if stream.__class__ is not TransportStream or stream.write_paused:
+            await self._drain()
+        # _end() inlined: the stream back for the next request, or None
+        self._finished = True
+        parser = self._parser
+        if not self._keepalive or self._upgraded or parser.state != "done":
+            self._keepalive = False
+            return None
+        leftover = parser.take_leftover()
+        if leftover:
+            stream.unread(leftover)
+        return stream
+
+    def _respond_framed(self, resp: ResponseHeader, body: bytes | bytearray) -> None:
+        # _respond's writes for any other response: the framing its header asks for
         wire = self._start_response(resp)
         writer = self._writer
         assert writer is not None
@@ -365,19 +460,6 @@ class HttpSession:
                     self._flush(parts)
                     raise
             self._flush(parts)
-        # A transport stream tells whether drain() would wait: skip the call when it would not.
-        if stream.__class__ is not TransportStream or stream.write_paused:
-            await self._drain()
-        # _end() inlined: the stream back for the next request, or None
-        self._finished = True
-        parser = self._parser
-        if not self._keepalive or self._upgraded or parser.state != "done":
-            self._keepalive = False
-            return None
-        leftover = parser.take_leftover()
-        if leftover:
-            stream.unread(leftover)
-        return stream
 
     def _choose_writer(self, resp: ResponseHeader, request: RequestHeader | None) -> BodyWriter:
         headers = resp.headers
@@ -512,6 +594,9 @@ class HttpSession:
             # bytes the caller read ahead for read_request(): whoever reads the stream itself
             # instead gets them first, as if they had never been taken out
             self._preread = b""
+            if self._ready is not None:  # parsed from them: read_request() parses again
+                self._ready = None
+                self._parser = RequestParser(self._settings.backend, self._settings.limits)
             self._stream.unread(preread)
         return self._stream
 
