@@ -1,7 +1,7 @@
 """`body_less_head`, the quick parse of a whole body-less request head that `HttpServerApp`'s
 keep-alive loop makes before a session starts: where it accepts a head it gives exactly what the
-parser gives, on both backends; everything else (bodies, pipelining, bad heads, odd shapes) is
-left to the parser. Also the session that starts from such a head."""
+parser gives, on either backend; everything else (bodies, pipelining, bad heads, odd shapes) is
+left to the parser. Also the session that starts from such a head, and `simple_fields`."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from hypothesis import strategies as st
 
 from pingora_core.protocols.http.v1 import (
     H1Limits,
+    H1ServerSettings,
     HttpSession,
     MessageEnd,
     RequestHead,
     RequestParser,
     available_h1_backends,
 )
-from pingora_core.protocols.http.v1.codec import body_less_head
+from pingora_core.protocols.http.v1.codec import _PARSERS, body_less_head
+from pingora_core.protocols.http.v1.rules import naive_split, simple_fields, simple_head
 from pingora_core.testing import memory_stream_pair
 
 BACKENDS = available_h1_backends()
@@ -82,32 +84,38 @@ LEFT_TO_THE_PARSER = [
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("data", ACCEPTED)
 def test_an_accepted_head_is_what_the_parser_reads(backend: str, data: bytes) -> None:
-    head = body_less_head(data, backend, LIMITS)
+    head = body_less_head(data, LIMITS)
     assert head is not None
     expected = parsed(data, backend)
     assert expected is not None
     assert facts(head) == facts(expected)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("data", LEFT_TO_THE_PARSER)
-def test_anything_else_is_left_to_the_parser(backend: str, data: bytes) -> None:
-    assert body_less_head(data, backend, LIMITS) is None
+def test_anything_else_is_left_to_the_parser(data: bytes) -> None:
+    assert body_less_head(data, LIMITS) is None
 
 
-def test_the_backend_name_is_resolved_or_left_to_the_parser() -> None:
-    data = ACCEPTED[0]
-    assert body_less_head(data, None, LIMITS) is not None  # the process-wide choice
-    assert body_less_head(data, "auto", LIMITS) is not None
-    assert body_less_head(data, " H11 ", LIMITS) is not None
-    assert body_less_head(data, "nonesuch", LIMITS) is None  # the parser names the problem
+@pytest.mark.parametrize("data", ACCEPTED)
+def test_simple_fields_split_like_the_plain_reading(data: bytes) -> None:
+    assert simple_head(data, LIMITS) is not None
+    assert simple_fields(data) == naive_split(data[:-4])[3:]
+
+
+def test_a_backend_that_cannot_be_used_is_refused_with_the_settings() -> None:
+    # the quick parse needs no backend: a wrong name is caught when the settings are made
+    with pytest.raises(ValueError, match="unknown HTTP/1 backend"):
+        H1ServerSettings(backend="nonesuch")
+    with pytest.raises(TypeError, match="must be a str"):
+        H1ServerSettings(backend=1)  # type: ignore[arg-type]
+    assert H1ServerSettings(backend=" H11 ").backend == " H11 "  # resolved by each parser
 
 
 def test_limits_apply() -> None:
     data = b"GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nX-B: 2\r\n\r\n"
-    assert body_less_head(data, "h11", H1Limits(max_headers=2)) is None
-    assert body_less_head(data, "h11", H1Limits(max_head_size=len(data) - 1)) is None
-    assert body_less_head(data, "h11", H1Limits(max_headers=3)) is not None
+    assert body_less_head(data, H1Limits(max_headers=2)) is None
+    assert body_less_head(data, H1Limits(max_head_size=len(data) - 1)) is None
+    assert body_less_head(data, H1Limits(max_headers=3)) is not None
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -120,15 +128,10 @@ def test_a_head_that_ends_its_connection_leaves_the_next_one_readable(
 ) -> None:
     # llhttp refuses anything after a message that closes the connection: such a parser must
     # not be kept for the next head (of any connection)
-    from pingora_core.protocols.http.v1.codec import _FIELDS, _PARSERS
-
-    fields, parse = _FIELDS[backend], _PARSERS[backend]
-    assert fields is not None
+    parse = _PARSERS[backend]
     assert parse is not None
     nxt = b"GET /n HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nX-A: 2\r\n\r\n"
     for _ in range(3):
-        fields(closing)
-        assert fields(nxt) == ([b"Host", b"X-A", b"X-A"], [b"a", b"1", b"2"])
         parse(closing)
         assert parse(nxt)[3] == [b"Host", b"X-A", b"X-A"]
 
@@ -150,8 +153,8 @@ def test_the_quick_parse_never_disagrees_with_the_parser(
     first: bytes, fields: list[bytes], tail: bytes
 ) -> None:
     data = b"\r\n".join([first, *fields]) + b"\r\n\r\n" + tail
+    head = body_less_head(data, LIMITS)
     for backend in BACKENDS:
-        head = body_less_head(data, backend, LIMITS)
         if head is not None:
             expected = parsed(data, backend)
             assert expected is not None

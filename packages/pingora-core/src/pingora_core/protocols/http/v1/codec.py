@@ -6,7 +6,8 @@
 `PINGORA_H1_BACKEND` environment variable ("auto" prefers httptools when installed). Our rules
 (`rules.py`) run around either backend, and when httptools refuses a head the h11 reference
 decides the answer, so both backends give the same verdict. A head in the common shape
-(`rules.simple_head`) skips the separate checks and only has its fields read by the backend.
+(`rules.simple_head`, a regex that accepts nothing either backend or our rules refuse) is read
+without a backend: its fields are only split (`rules.simple_fields`).
 The body is framed by our own `BodyReader` (a body-less request needs none). One parser reads
 one request; bytes after it stay in `leftover`.
 """
@@ -19,7 +20,7 @@ from typing import Final
 
 from pingora_core.errors import Error
 from pingora_core.protocols.http.v1.body import BodyReader
-from pingora_core.protocols.http.v1.codec_h11 import head_fields_h11, parse_head_h11
+from pingora_core.protocols.http.v1.codec_h11 import parse_head_h11
 from pingora_core.protocols.http.v1.events import (
     BodyData,
     H1Limits,
@@ -30,13 +31,13 @@ from pingora_core.protocols.http.v1.events import (
 from pingora_core.protocols.http.v1.rules import (
     BackendReject,
     HeadError,
-    HeadFields,
     ParsedHead,
     build_head,
     build_simple_head,
     check_head,
     head_too_large,
     naive_split,
+    simple_fields,
     simple_head,
 )
 
@@ -47,40 +48,31 @@ __all__ = [
     "available_h1_backends",
     "body_less_head",
     "current_h1_backend",
+    "resolve_h1_backend",
     "select_h1_backend",
 ]
 
 ENV_VAR: Final = "PINGORA_H1_BACKEND"
 Event = RequestHead | BodyData | MessageEnd | ParseError
 HeadParser = Callable[[bytes], ParsedHead]
-FieldsParser = Callable[[bytes], HeadFields]
 _DEFAULT_LIMITS: Final = H1Limits()
 _HEAD, _BODY, _DONE, _FAILED = "head", "body", "done", "error"
 _END: Final = MessageEnd()  # frozen: one instance serves every body-less request
 _selected: str | None = None
 
 
-def _httptools_parsers() -> tuple[HeadParser | None, FieldsParser | None]:
+def _httptools_parser() -> HeadParser | None:
     try:
-        from pingora_core.protocols.http.v1.codec_httptools import (
-            head_fields_httptools,
-            parse_head_httptools,
-        )
+        from pingora_core.protocols.http.v1.codec_httptools import parse_head_httptools
     except ImportError:
-        return None, None
-    return parse_head_httptools, head_fields_httptools
+        return None
+    return parse_head_httptools
 
 
-_HTTPTOOLS: Final = _httptools_parsers()
-# Each backend's head parser (None: not installed) ...
+# Each backend's head parser (None: not installed).
 _PARSERS: Final[dict[str, HeadParser | None]] = {
     "h11": parse_head_h11,
-    "httptools": _HTTPTOOLS[0],
-}
-# ... and its field reader for the heads that passed `simple_head`.
-_FIELDS: Final[dict[str, FieldsParser | None]] = {
-    "h11": head_fields_h11,
-    "httptools": _HTTPTOOLS[1],
+    "httptools": _httptools_parser(),
 }
 
 
@@ -104,6 +96,12 @@ def _resolve(name: str) -> str:
     return choice
 
 
+def resolve_h1_backend(name: str) -> str:
+    """The backend `name` ("auto", "h11", "httptools", any case) stands for; ValueError when it
+    is unknown or not installed, TypeError when it is not a str. Selects nothing."""
+    return _resolve(name)
+
+
 def select_h1_backend(name: str) -> str:
     """Choose the backend for parsers built from now on ("auto", "h11" or "httptools").
 
@@ -122,51 +120,39 @@ def current_h1_backend() -> str:
     return _selected
 
 
-def _decide(parse: HeadParser, fields: FieldsParser, head: bytes, limits: H1Limits) -> RequestHead:
+def _decide(parse: HeadParser, head: bytes, limits: H1Limits) -> RequestHead:
     # `head` ends with the blank line. Raises HeadError with the status to answer.
     line = simple_head(head, limits)
     if line is not None:
-        # The common shape: one regex stands for check_head and the name/value checks.
-        try:
-            names, values = fields(head)
-        except BackendReject:
-            pass  # the full path below finds the answer
-        else:
-            method, target, digits = line
-            return build_simple_head(method, target, digits, names, values, len(head), limits)
+        # The common shape: one regex stands for check_head, the backend's syntax check and
+        # the name/value checks; the fields are only split.
+        names, values = simple_fields(head)
+        return build_simple_head(line[0], line[1], line[2], names, values, len(head), limits)
     check_head(head[:-4], limits)
     try:
         parsed = parse(head)
     except BackendReject as exc:
         if parse is not parse_head_h11:
-            return _decide(parse_head_h11, head_fields_h11, head, limits)  # the reference decides
+            return _decide(parse_head_h11, head, limits)  # the reference decides
         # Our rules name the status when they object too; else the syntax error is a 400.
         build_head(naive_split(head[:-4]), len(head), limits)
         raise HeadError(400, str(exc)) from None
     return build_head(parsed, len(head), limits)
 
 
-def body_less_head(data: bytes, backend: str | None, limits: H1Limits) -> RequestHead | None:
+def body_less_head(data: bytes, limits: H1Limits) -> RequestHead | None:
     """The head when `data` is exactly one body-less request head in the common shape (what
     nearly every request is), else None: the parser then decides, and on the heads accepted
-    here it gives the same verdict. `backend` None means the process-wide choice."""
+    here it gives the same verdict whatever its backend."""
     if data[-4:] != b"\r\n\r\n":
         return None
     line = simple_head(data, limits)
     if line is None:
         return None
-    name = backend or _selected or current_h1_backend()
-    fields = _FIELDS.get(name)
-    if fields is None:  # "auto", another spelling, or a backend that is not installed
-        try:
-            fields = _FIELDS[_resolve(name)]
-        except (TypeError, ValueError):
-            return None  # the parser refuses it, with the reason
-        assert fields is not None
+    names, values = simple_fields(data)
     try:
-        names, values = fields(data)
         head = build_simple_head(line[0], line[1], line[2], names, values, len(data), limits)
-    except (BackendReject, HeadError):
+    except HeadError:
         return None
     return head if head.body == "empty" else None
 
@@ -176,7 +162,6 @@ class RequestParser:
 
     __slots__ = (
         "_buf",
-        "_fields",
         "_leftover",
         "_limits",
         "_parse",
@@ -197,11 +182,8 @@ class RequestParser:
             name = _resolve(backend)
         self.backend = name
         parse = _PARSERS[name]
-        fields = _FIELDS[name]
         assert parse is not None  # _resolve refuses missing backends
-        assert fields is not None
         self._parse = parse
-        self._fields = fields
         self._limits = _DEFAULT_LIMITS if limits is None else limits
         self._buf = b""
         self._leftover = b""  # after a body-less request (that has no reader)
@@ -298,7 +280,7 @@ class RequestParser:
         self._buf = b""
         end += 4
         try:
-            head = _decide(self._parse, self._fields, buf[:end], limits)
+            head = _decide(self._parse, buf[:end], limits)
         except HeadError as exc:
             self.state = _FAILED
             return [ParseError(status=exc.status, reason=exc.reason)]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import h11
 
-from pingora_core.protocols.http.v1.rules import BackendReject, HeadFields, ParsedHead, naive_split
+from pingora_core.protocols.http.v1.rules import BackendReject, ParsedHead, naive_split
 
-__all__ = ["head_fields_h11", "parse_head_h11"]
+__all__ = ["parse_head_h11"]
 
 _SERVER = h11.SERVER
 _Connection = h11.Connection
@@ -29,9 +29,3 @@ def parse_head_h11(head: bytes) -> ParsedHead:
     if not isinstance(event, _Request):
         raise BackendReject("h11: incomplete request head")
     return naive_split(head[:-4])
-
-
-def head_fields_h11(head: bytes) -> HeadFields:
-    """The fields of a head that passed `rules.simple_head`, if h11 accepts the head."""
-    _method, _target, _version, names, values = parse_head_h11(head)
-    return names, values

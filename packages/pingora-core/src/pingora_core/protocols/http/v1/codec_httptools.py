@@ -12,9 +12,9 @@ from typing import Final
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
-from pingora_core.protocols.http.v1.rules import BackendReject, HeadFields, ParsedHead
+from pingora_core.protocols.http.v1.rules import BackendReject, ParsedHead
 
-__all__ = ["head_fields_httptools", "parse_head_httptools"]
+__all__ = ["parse_head_httptools"]
 
 _VERSIONS: Final = {"1.1": b"1.1", "1.0": b"1.0"}
 _POOL_SIZE: Final = 16
@@ -49,33 +49,9 @@ class _Collector:
         self.ended = 2 if self.parser.should_keep_alive() else 3
 
 
-class _FieldCollector:
-    """The least llhttp must report for a head already checked by `rules.simple_head`: its
-    fields, and whether the message ended with it.
-
-    llhttp hands each field straight to a dict's `__setitem__` (C, no Python frame per field).
-    A dict keeps one value per name, so a head whose fields did not all land in it (a name
-    sent twice in the same spelling) is read again by `_Collector`.
-    """
-
-    __slots__ = ("ended", "fields", "on_header", "parser")
-
-    def __init__(self) -> None:
-        self.fields: dict[bytes, bytes] = {}
-        self.on_header = self.fields.__setitem__
-        self.ended = False
-        self.parser = HttpRequestParser(self)
-
-    def on_message_complete(self) -> None:
-        # True when the parser may read another head: asked here, as llhttp resets once
-        # feed_data returns (and then always says keep-alive)
-        self.ended = self.parser.should_keep_alive()
-
-
 # Idle collectors whose llhttp parser is at its start state. list.pop/append are atomic, so a
 # collector is only ever used by one caller at a time.
 _pool: list[_Collector] = []
-_field_pool: list[_FieldCollector] = []
 
 
 def parse_head_httptools(head: bytes) -> ParsedHead:
@@ -108,31 +84,3 @@ def parse_head_httptools(head: bytes) -> ParsedHead:
     if reuse and fields.ended == 2 and len(_pool) < _POOL_SIZE:
         _pool.append(fields)  # at its start state again: good for the next head
     return result
-
-
-def head_fields_httptools(head: bytes) -> HeadFields:
-    """The fields of a head that passed `rules.simple_head`, if llhttp accepts the head.
-
-    The regex vouches for the request line and for the head being whole, so only the fields
-    are collected (no target, no version: fewer callbacks).
-    """
-    collector = _field_pool.pop() if _field_pool else _FieldCollector()
-    fields = collector.fields
-    fields.clear()
-    collector.ended = False
-    parser = collector.parser
-    reuse = True
-    try:
-        parser.feed_data(head)
-    except HttpParserUpgrade:
-        reuse = False  # the head was fine; the parser stays paused
-    except HttpParserError as exc:
-        raise BackendReject(f"httptools: {exc}") from None
-    if len(fields) != head.count(b"\r\n") - 2:  # one line per field between the line and the end
-        _, _, _, names, values = parse_head_httptools(head)  # a name came twice: keep them all
-    else:
-        names = list(fields)
-        values = list(fields.values())
-    if reuse and collector.ended and len(_field_pool) < _POOL_SIZE:
-        _field_pool.append(collector)  # at its start state again: good for the next head
-    return names, values

@@ -107,7 +107,7 @@ class HttpSession:
         # nearly every request is, it is parsed here with no parser of its own; else
         # read_request() parses it first.
         settings = _DEFAULT_SETTINGS if settings is None else settings
-        head = body_less_head(data, settings.backend, settings.limits)
+        head = body_less_head(data, settings.limits)
         if head is None:
             session = cls(stream, settings)
             session._preread = data

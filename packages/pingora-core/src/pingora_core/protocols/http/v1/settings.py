@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pingora_core.protocols.http.v1.codec import resolve_h1_backend
 from pingora_core.protocols.http.v1.events import H1Limits
 
 __all__ = ["H1ServerSettings"]
@@ -26,7 +27,8 @@ class H1ServerSettings:
     `read_timeout` / `write_timeout`: each body read / each wait for a slow client.
     `keepalive_request_limit`: requests served on one connection before it is closed.
     `update_response_headers`: set `Date` and `Connection` on final responses.
-    `backend`: "auto", "h11" or "httptools" (None: the process-wide choice).
+    `backend`: "auto", "h11" or "httptools" (None: the process-wide choice); one that is
+    unknown or not installed is refused here (ValueError).
     """
 
     backend: str | None = None
@@ -58,5 +60,7 @@ class H1ServerSettings:
             raise ValueError(
                 f"H1ServerSettings.read_size must be an int >= 1, got {self.read_size!r}"
             )
+        if self.backend is not None:
+            resolve_h1_backend(self.backend)  # an unknown or missing backend: said here
         if not isinstance(self.limits, H1Limits):
             raise TypeError(f"H1ServerSettings.limits must be an H1Limits, got {self.limits!r}")
