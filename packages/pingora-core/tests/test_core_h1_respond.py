@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from collections.abc import Callable
 
 import pytest
@@ -235,6 +236,9 @@ async def test_write_paused_follows_the_transport() -> None:
     client, server = await tcp_stream_pair()
     try:
         server.transport.set_write_buffer_limits(high=1024)
+        # small kernel buffers on both ends (no autotuning), so the 4 MiB below fill them
+        client.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        server.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
         assert not paused(server)
         chunk = b"x" * 65536
         for _ in range(64):  # 4 MiB the client does not read: the kernel buffers fill up

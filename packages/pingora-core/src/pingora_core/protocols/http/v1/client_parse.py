@@ -9,16 +9,17 @@ before a field's colon and obs-fold continuation lines are repaired (RFC 9112 §
 recipient of a response may repair them) and the head parsed again. Body framing is not decided
 here.
 
-The httptools backend first tries `_parse_simple`: one regex match vouches for the whole head
-when it has the everyday shape (HTTP/1.x, printable ASCII, tokens for names, no trailing
-whitespace in values, unambiguous framing fields), and the message is built from the pieces
-without any llhttp callback or per-field check. Any head outside that shape goes to llhttp,
-which has the last word, so both paths give the same answer.
+Either backend first tries `_parse_simple`: one regex match vouches for the whole head when it
+has the everyday shape (HTTP/1.x, printable ASCII, tokens for names, no trailing whitespace in
+values, unambiguous framing fields), and the message is built from the pieces without any
+backend, callback or per-field check. Any head outside that shape goes to the backend, which
+has the last word; on the heads of that shape both backends give what `_parse_simple` gives.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Final
 
 from pingora_core.errors import Error, ErrorSource, ErrorType
@@ -206,9 +207,13 @@ def _parse_simple(head: bytes) -> ResponseHeader | None:
     return resp
 
 
-def _parse_fast(head: bytes) -> ResponseHeader:
-    resp = _parse_simple(head)
-    return _parse_httptools(head) if resp is None else resp
+def _simple_first(parse: Callable[[bytes], ResponseHeader]) -> Callable[[bytes], ResponseHeader]:
+    # `parse` behind the everyday-shape path
+    def parse_head(head: bytes) -> ResponseHeader:
+        resp = _parse_simple(head)
+        return parse(head) if resp is None else resp
+
+    return parse_head
 
 
 def _parse_h11(head: bytes) -> ResponseHeader:
@@ -230,11 +235,14 @@ def _parse_h11(head: bytes) -> ResponseHeader:
         raise _invalid(head, exc) from exc
     if not isinstance(event, h11.Response | h11.InformationalResponse):
         raise _invalid(head, "incomplete")
-    return ResponseHeader.from_h11(event)
+    resp = ResponseHeader.from_h11(event)
+    if not event.reason:
+        resp.set_reason_phrase(None)  # as llhttp's reading: no reason, the canonical one goes out
+    return resp
 
 
 _H11_REQUEST: Final = [("Host", "upstream"), ("Connection", "upgrade"), ("Upgrade", "any")]
-_PARSERS: Final = {"httptools": _parse_fast, "h11": _parse_h11}
+_PARSERS: Final = {"httptools": _simple_first(_parse_httptools), "h11": _simple_first(_parse_h11)}
 
 
 def _repair(head: bytes) -> bytes:
