@@ -1,14 +1,14 @@
 """The least per-request work of an HTTP/1 reverse proxy with a phase API, for bench_proxy.py.
 
 On bare asyncio Protocols (no Stream, no sessions, no pool, no retries, no modules, no task per
-request): check the client's head with our common-shape rule, read its fields with a persistent
-llhttp parser, build the `RequestHeader` filters read, run an `upstream_peer`-style coroutine,
-copy the head for upstream without hop-by-hop fields, write it on this client connection's own
-upstream connection; parse the response head with our client's parser, drop its hop-by-hop
-fields, stamp Date and Connection, write head and body to the client. Writes wait for the end
-of the loop iteration, as our streams' do. Plain body-less GETs
-answered by small Content-Length responses only (anything else is dropped): a reference for what
-any proxy design on top could reach, not a proxy.
+request): check the client's head with our common-shape rule, split its fields (the rule
+vouched for them, as our server does), build the `RequestHeader` filters read, run an
+`upstream_peer`-style coroutine, copy the head for upstream without hop-by-hop fields, write it
+on this client connection's own upstream connection; parse the response head with our client's
+parser, drop its hop-by-hop fields, stamp Date and Connection, write head and body to the
+client. Writes wait for the end of the loop iteration, as our streams' do. Plain body-less GETs
+answered by small Content-Length responses only (anything else is dropped): a reference for
+what any proxy design on top could reach, not a proxy.
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
-import httptools
-
 from pingora_core.protocols.http.date import get_cached_date
 from pingora_core.protocols.http.v1.client_parse import parse_response_head
 from pingora_core.protocols.http.v1.events import H1Limits
-from pingora_core.protocols.http.v1.rules import simple_head
+from pingora_core.protocols.http.v1.rules import simple_fields, simple_head
 from pingora_http import RequestHeader
 from pingora_proxy._headers import strip_hop_by_hop
 
@@ -76,9 +74,6 @@ class _Upstream(asyncio.Protocol):
 class _Downstream(asyncio.Protocol):
     def __init__(self, origin: tuple[str, int]) -> None:
         self.origin = origin
-        self.parser = httptools.HttpRequestParser(self)
-        self.names: list[bytes] = []
-        self.values: list[bytes] = []
         self.upstream: _Upstream | None = None
         self.closing = False  # the client asked for Connection: close
         self.waiting: list[bytes] = []  # upstream requests made before it was connected
@@ -100,10 +95,6 @@ class _Downstream(asyncio.Protocol):
         if self.upstream is not None:
             self.upstream.transport.close()
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.names.append(name)
-        self.values.append(value)
-
     async def upstream_peer(self, request: RequestHeader) -> tuple[str, int]:
         return self.origin
 
@@ -111,9 +102,7 @@ class _Downstream(asyncio.Protocol):
         line = simple_head(data, _LIMITS) if data.endswith(b"\r\n\r\n") else None
         if line is None:
             return
-        self.parser.feed_data(data)
-        names, values = self.names, self.values
-        self.names, self.values = [], []
+        names, values = simple_fields(data)
         keys = list(map(bytes.lower, names))
         if keys.count(b"host") != 1:
             return

@@ -115,18 +115,16 @@ def serve_l4(port: int) -> None:
 def serve_floor(port: int) -> None:
     """The least an HTTP/1 layer with an app API does per request, on a bare asyncio Protocol
     (no Stream, no session, no keep-alive bookkeeping, no pipelining, no fallbacks): check the
-    head with our common-shape rule, read its fields with a persistent llhttp parser, build the
-    `RequestHeader` an app reads, run a `ServeHttp`-style coroutine to completion, stamp Date and
-    Connection, serialize, write (batched until the end of the loop iteration, as our streams
-    do). Plain body-less GETs only (anything else is dropped): a reference for what any session
-    design on top could reach, not a server."""
+    head with our common-shape rule, split its fields (the rule vouched for them), build the
+    `RequestHeader` an app reads, run a `ServeHttp`-style coroutine to completion, stamp Date
+    and Connection, serialize, write (batched until the end of the loop iteration, as our
+    streams do). Plain body-less GETs only (anything else is dropped): a reference for what any
+    session design on top could reach, not a server."""
     import asyncio
-
-    import httptools
 
     from pingora_core.protocols.http.date import get_cached_date
     from pingora_core.protocols.http.v1.events import H1Limits
-    from pingora_core.protocols.http.v1.rules import simple_head
+    from pingora_core.protocols.http.v1.rules import simple_fields, simple_head
     from pingora_http import RequestHeader, ResponseHeader
 
     limits = H1Limits()
@@ -140,22 +138,13 @@ def serve_floor(port: int) -> None:
     class Floor(asyncio.Protocol):
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             self.transport = cast(asyncio.Transport, transport)
-            self.parser = httptools.HttpRequestParser(self)
-            self.names: list[bytes] = []
-            self.values: list[bytes] = []
             nodelay(transport)
-
-        def on_header(self, name: bytes, value: bytes) -> None:
-            self.names.append(name)
-            self.values.append(value)
 
         def data_received(self, data: bytes) -> None:
             line = simple_head(data, limits) if data.endswith(b"\r\n\r\n") else None
             if line is None:
                 return
-            self.parser.feed_data(data)
-            names, values = self.names, self.values
-            self.names, self.values = [], []
+            names, values = simple_fields(data)
             keys = list(map(bytes.lower, names))
             if keys.count(b"host") != 1:
                 return
