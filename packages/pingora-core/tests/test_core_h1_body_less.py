@@ -207,3 +207,20 @@ async def test_a_session_starting_with_anything_else_parses_it_on_reading() -> N
         body += piece
     assert body == b"abcd"
     await client.close()
+
+
+def test_importing_the_server_leaves_the_backend_choice_open() -> None:
+    # PINGORA_H1_BACKEND and select_h1_backend() are read when the first parser is made, not
+    # when the modules are imported
+    import subprocess
+    import sys
+
+    code = (
+        "import pingora_core, pingora_core.protocols.http.v1.server\n"
+        "from pingora_core.protocols.http.v1 import codec\n"
+        "print(codec._selected)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "None"

@@ -39,7 +39,7 @@ _CLOSE: Final = b"close"
 _JOIN_LIMIT: Final = 16384  # parts up to this size are joined into one write
 # The parser of every session whose body-less head was read before it started: nothing more
 # is fed to it (such a session reads no body and its head was the whole of the bytes).
-_HEAD_READ: Final = RequestParser()
+_HEAD_READ: Final = RequestParser("h11")  # named: the process-wide choice is not made here
 _HEAD_READ.state = "done"
 _new_session = _new_writer = object.__new__
 
