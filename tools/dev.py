@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
+import threading
 import tomllib
 import venv
 from pathlib import Path
@@ -89,6 +91,28 @@ def import_names() -> list[str]:
                   and (p / "__init__.py").exists())
 
 
+def call(command: list[str]) -> int:
+    """Run `command` in ROOT; its exit status. Ctrl-C is the command's to handle: a terminal
+    sends it to the whole process group, so we only wait for the command to stop (no traceback
+    of ours, its status kept); one that reached us alone is passed on after two seconds."""
+    proc = subprocess.Popen(command, cwd=ROOT)
+
+    def pass_on() -> None:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+
+    def on_sigint(signum: int, frame: object) -> None:
+        timer = threading.Timer(2.0, pass_on)
+        timer.daemon = True
+        timer.start()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        return proc.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"run", "test", "lint", "bench", "setup"}:
         print(__doc__, file=sys.stderr)
@@ -98,21 +122,20 @@ def main(argv: list[str]) -> int:
     if command == "setup":
         return 0
     if command == "run":
-        return subprocess.call([python, str(MAIN_JOB), *rest], cwd=ROOT)
+        return call([python, str(MAIN_JOB), *rest])
     if command == "test":
-        return subprocess.call([python, "-m", "pytest", *rest], cwd=ROOT)
+        return call([python, "-m", "pytest", *rest])
     if command == "bench":
         if not rest:
             print("dev: which benchmark? " + ", ".join(
                 p.stem for p in sorted((ROOT / "tools" / "bench").glob("*.py"))), file=sys.stderr)
             return 2
-        return subprocess.call([python, str(ROOT / "tools" / "bench" / f"{rest[0]}.py"), *rest[1:]],
-                               cwd=ROOT)
-    status = subprocess.call([python, "-m", "ruff", "check", "."], cwd=ROOT)
+        return call([python, str(ROOT / "tools" / "bench" / f"{rest[0]}.py"), *rest[1:]])
+    status = call([python, "-m", "ruff", "check", "."])
     mypy = [python, "-m", "mypy"]
     for name in import_names():
         mypy += ["-p", name]
-    return status or subprocess.call(mypy, cwd=ROOT)
+    return status or call(mypy)
 
 
 if __name__ == "__main__":
