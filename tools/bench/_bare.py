@@ -1,6 +1,7 @@
 """Pieces of the bare asyncio servers behind the benchmarks' reference rows (floor, L4 ceiling):
-writes batched until the end of the loop iteration, as our streams' are, TCP_NODELAY, and
-running a server until SIGINT on uvloop when installed (the same choice as the server's "auto").
+reading a request head the least way, writes batched until the end of the loop iteration, as
+our streams' are, TCP_NODELAY, and running a server until SIGINT on uvloop when installed (the
+same choice as the server's "auto").
 """
 
 from __future__ import annotations
@@ -10,7 +11,27 @@ import signal
 import socket
 from collections.abc import Awaitable, Callable
 
-__all__ = ["nodelay", "run_until_sigint", "write_batched"]
+from pingora_core.protocols.http.v1.events import H1Limits
+from pingora_core.protocols.http.v1.rules import simple_fields, simple_head
+from pingora_http import RequestHeader
+
+__all__ = ["floor_request", "nodelay", "run_until_sigint", "write_batched"]
+
+_LIMITS = H1Limits()
+
+
+def floor_request(data: bytes) -> RequestHeader | None:
+    """The request when `data` is one whole head in our common shape with exactly one Host,
+    read as our server reads it (the regex check, the fields split, the `RequestHeader` built);
+    else None, for the floor servers to drop."""
+    line = simple_head(data, _LIMITS) if data.endswith(b"\r\n\r\n") else None
+    if line is None:
+        return None
+    names, values = simple_fields(data)
+    keys = list(map(bytes.lower, names))
+    if keys.count(b"host") != 1:
+        return None
+    return RequestHeader._from_h1_checked(line[0], line[1], "HTTP/1.1", names, keys, values)
 
 _pending: list[tuple[asyncio.Transport, bytes]] = []
 

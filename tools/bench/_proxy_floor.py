@@ -19,19 +19,21 @@ from typing import TYPE_CHECKING, cast
 
 from pingora_core.protocols.http.date import get_cached_date
 from pingora_core.protocols.http.v1.client_parse import parse_response_head
-from pingora_core.protocols.http.v1.events import H1Limits
-from pingora_core.protocols.http.v1.rules import simple_fields, simple_head
 from pingora_http import RequestHeader
 from pingora_proxy._headers import strip_hop_by_hop
 
 if TYPE_CHECKING:  # how mypy (run from the repo root) names the helper next to this module
-    from tools.bench._bare import flush_batched, nodelay, run_until_sigint, write_batched
+    from tools.bench._bare import (
+        floor_request,
+        flush_batched,
+        nodelay,
+        run_until_sigint,
+        write_batched,
+    )
 else:
-    from _bare import flush_batched, nodelay, run_until_sigint, write_batched
+    from _bare import floor_request, flush_batched, nodelay, run_until_sigint, write_batched
 
 __all__ = ["serve_floor"]
-
-_LIMITS = H1Limits()
 
 
 class _Upstream(asyncio.Protocol):
@@ -99,14 +101,9 @@ class _Downstream(asyncio.Protocol):
         return self.origin
 
     def data_received(self, data: bytes) -> None:
-        line = simple_head(data, _LIMITS) if data.endswith(b"\r\n\r\n") else None
-        if line is None:
+        request = floor_request(data)
+        if request is None:
             return
-        names, values = simple_fields(data)
-        keys = list(map(bytes.lower, names))
-        if keys.count(b"host") != 1:
-            return
-        request = RequestHeader._from_h1_checked(line[0], line[1], "HTTP/1.1", names, keys, values)
         connection = request.headers.get(b"connection")
         self.closing = connection is not None and connection.lower() == b"close"
         phase = self.upstream_peer(request)

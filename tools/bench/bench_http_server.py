@@ -30,11 +30,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, cast
 
 if TYPE_CHECKING:  # how mypy (run from the repo root) names the scripts next to this one
-    from tools.bench._bare import nodelay, run_until_sigint, write_batched
+    from tools.bench._bare import floor_request, nodelay, run_until_sigint, write_batched
     from tools.bench._nginx import Nginx, free_port, stop_process, wait_listening
     from tools.bench.bench_proxy import ORIGIN_HTTP, WRK, WrkResult, run_wrk
 else:
-    from _bare import nodelay, run_until_sigint, write_batched
+    from _bare import floor_request, nodelay, run_until_sigint, write_batched
     from _nginx import Nginx, free_port, stop_process, wait_listening
     from bench_proxy import ORIGIN_HTTP, WRK, WrkResult, run_wrk
 
@@ -123,11 +123,7 @@ def serve_floor(port: int) -> None:
     import asyncio
 
     from pingora_core.protocols.http.date import get_cached_date
-    from pingora_core.protocols.http.v1.events import H1Limits
-    from pingora_core.protocols.http.v1.rules import simple_fields, simple_head
     from pingora_http import RequestHeader, ResponseHeader
-
-    limits = H1Limits()
 
     async def app(request: RequestHeader) -> tuple[ResponseHeader, bytes]:
         header = ResponseHeader(200)
@@ -141,16 +137,9 @@ def serve_floor(port: int) -> None:
             nodelay(transport)
 
         def data_received(self, data: bytes) -> None:
-            line = simple_head(data, limits) if data.endswith(b"\r\n\r\n") else None
-            if line is None:
+            request = floor_request(data)
+            if request is None:
                 return
-            names, values = simple_fields(data)
-            keys = list(map(bytes.lower, names))
-            if keys.count(b"host") != 1:
-                return
-            request = RequestHeader._from_h1_checked(
-                line[0], line[1], "HTTP/1.1", names, keys, values
-            )
             coro = app(request)
             try:
                 coro.send(None)
