@@ -47,6 +47,7 @@ import pytest
 from pingora_core.protocols.http.v1.settings import H1ServerSettings
 from pingora_core.server import Server, ServerConf, ShutdownSignal
 from pingora_core.services import Service
+from pingora_core.testing import serving
 from pingora_core.upstreams import HttpPeer
 from pingora_http import RequestHeader
 from pingora_proxy import HttpProxy, ProxyHttp, Session
@@ -400,16 +401,10 @@ async def proxy_to(origin: str, backend: str) -> AsyncIterator[tuple[str, Record
     service = Service("smuggling proxy", HttpProxy(app, conf, h1_settings=settings))
     service.add_tcp("127.0.0.1:0")
     server = Server(conf=conf)
-    server.add_service(service)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.run)
-        try:
-            with anyio.fail_after(TIMEOUT):
-                for handle in server.services:
-                    await handle.wait_ready()
-            yield service.bound_addresses()[0], app
-        finally:
-            server.request_shutdown(ShutdownSignal.FAST_SHUTDOWN)
+    async with serving(
+        server, service, time_limit=TIMEOUT, shutdown=ShutdownSignal.FAST_SHUTDOWN
+    ) as addr:
+        yield addr, app
 
 
 # -- the client ------------------------------------------------------------------------------------
